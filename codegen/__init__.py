@@ -1,0 +1,3 @@
+"""contracts: a Protobuf contract registry and code generator for Kafka."""
+
+__version__ = "0.1.0"
