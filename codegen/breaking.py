@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from codegen.model import COMPATIBILITY_LEVELS, Location, Registry, TopicBinding
 # Which buf category each compatibility level checks; `none` checks nothing.
 LEVEL_CATEGORY = {"wire": "WIRE", "wire_json": "WIRE_JSON", "source": "FILE"}
 ALL_CATEGORIES_CONFIG = json.dumps({"version": "v2", "breaking": {"use": ["FILE", "WIRE_JSON", "WIRE"]}})
+_DELETED_FILE = re.compile(r'^Previously present file "([^"]+)" was deleted')
 
 
 def breaking(root: RegistryRoot, against: str) -> list[Finding]:
@@ -88,6 +90,10 @@ class _CompatibilityLevels:
         self, record: dict[str, object], categories: dict[str, frozenset[str]], root: RegistryRoot, previous_root: RegistryRoot
     ) -> Finding | None:
         file_name, line = str(record.get("path", "")), int(str(record.get("start_line", 1)))
+        if not file_name:
+            # buf reports a deleted file without a path; its name is only in the message.
+            deleted = _DELETED_FILE.match(str(record.get("message", "")))
+            file_name = deleted.group(1) if deleted else ""
         level = self.level_at(file_name, line)
         rule_id = str(record.get("type", ""))
         if level == "none" or LEVEL_CATEGORY[level] not in categories.get(rule_id, frozenset()):

@@ -113,5 +113,40 @@ def topics(root: RootOption = Path("."), output_format: FormatOption = OutputFor
         print(f"{row['topic']}\t{row['message']}\tkey={row['key'] or '-'}\towner={row['owner'] or '-'}\t{row['file']}")
 
 
+@app.command()
+@user_errors
+def gen(
+    lang: Annotated[str, typer.Option("--lang", help="Languages to generate: python,go,rust.")] = "python,go,rust",
+    out: Annotated[Path, typer.Option("--out", help="Output directory, relative to the registry root.")] = Path(
+        "generated"
+    ),
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 listing stale files.")] = False,
+    root: RootOption = Path("."),
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Generate typed packages. Exit 0 ok, 1 stale files (--check), 2 error."""
+    from codegen.generate import RegistryRulesFailed, generate, parse_languages
+
+    languages = parse_languages(lang)
+    try:
+        result = generate(open_root(root), languages, out, check=check)
+    except RegistryRulesFailed as failure:
+        print(render(failure.findings, output_format), file=sys.stderr)
+        raise
+    if check:
+        for line in result.stale:
+            print(line)
+        if result.stale:
+            print(f"error: {len(result.stale)} generated file(s) out of date: run contracts gen", file=sys.stderr)
+            raise typer.Exit(EXIT_FINDINGS)
+        return
+    if result.cached:
+        print(f"{out}: up to date", file=sys.stderr)
+        return
+    changed = len(result.written) + len(result.deleted)
+    summary = f"{len(result.written)} written, {len(result.deleted)} deleted" if changed else "no changes"
+    print(f"{out}: {summary} ({', '.join(languages)})", file=sys.stderr)
+
+
 def main() -> None:
     app()

@@ -31,7 +31,14 @@ def working_tree_hash(root: RegistryRoot) -> str:
         if config.is_file():
             digest.update(name.encode() + b"\0" + config.read_bytes() + b"\0")
     for proto in root.proto_files():
-        digest.update(str(proto.relative_to(root.path)).encode() + b"\0" + proto.read_bytes() + b"\0")
+        if not proto.is_file():
+            continue  # buf skips directories and dangling links named *.proto; so does the hash
+        relative = str(proto.relative_to(root.path))
+        try:
+            content = proto.read_bytes()
+        except OSError as error:
+            raise ContractsError(f"cannot read file: {error.strerror or error}", location=f"{relative}:1:1") from None
+        digest.update(relative.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
 

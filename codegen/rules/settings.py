@@ -14,7 +14,8 @@ KEY_SCALARS = frozenset(
      "fixed32", "fixed64", "sfixed32", "sfixed64"}
 )
 CLEANUP_POLICIES = ("delete", "compact")
-PRINCIPAL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*:)?[^\s:][^\s]*$")
+# Either TYPE:NAME with a non-empty name, or a bare name (no colon) that means User:NAME.
+PRINCIPAL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*:[^\s:]\S*|[^\s:]+)$")
 
 
 @rule("TOPIC_KEY_FIELD", "The key names a top-level scalar (string, bytes, integer, bool or enum) field.")

@@ -1,0 +1,188 @@
+"""`contracts gen`: registry -> typed Python, Go and Rust packages in generated/.
+
+Generation happens in a temporary tree; only when every language succeeded are
+the differences copied into the output directory, so a failure leaves it as it
+was. A stamp of the inputs' content hash makes an unchanged registry a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from codegen import __version__, buf
+from codegen.config import CONFIG_FILE, RegistryRoot
+from codegen.errors import ContractsError
+from codegen.findings import Finding
+from codegen.generate import go, python, rust
+from codegen.generate.templates import template_files
+from codegen.load import build_image, load_registry, working_tree_hash
+from codegen.rules import run_registry_rules
+from codegen.toolchain import PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION
+
+LANGUAGES: dict[str, ModuleType] = {python.NAME: python, go.NAME: go, rust.NAME: rust}
+# Build output that tools put inside generated packages; never ours to report or delete.
+IGNORED_NAMES = frozenset({"target", "build", "dist", "__pycache__", ".venv", "Cargo.lock", ".mypy_cache"})
+
+
+class RegistryRulesFailed(ContractsError):
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(f"the registry breaks {len(findings)} rule(s); nothing was generated")
+        self.findings = findings
+
+
+@dataclass
+class GenerationResult:
+    written: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # with --check: what differs, as "stale|missing|extra: path"
+    cached: bool = False
+
+
+def parse_languages(text: str) -> list[str]:
+    languages = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [lang for lang in languages if lang not in LANGUAGES]
+    if unknown or not languages:
+        raise ContractsError(f"--lang takes a comma-separated list of {', '.join(LANGUAGES)}; got {text!r}")
+    return sorted(set(languages), key=list(LANGUAGES).index)
+
+
+def generate(root: RegistryRoot, languages: Sequence[str], out: Path, check: bool = False) -> GenerationResult:
+    out = out if out.is_absolute() else root.path / out
+    key = _input_key(root, languages)
+    stamp = _stamp_path(out)
+    if _stamp_matches(stamp, key, out):
+        return GenerationResult(cached=True)
+    registry = load_registry(root)
+    findings = run_registry_rules(registry)
+    if findings:
+        raise RegistryRulesFailed(findings)
+    with tempfile.TemporaryDirectory(prefix="contracts-gen-") as scratch:
+        tree = Path(scratch)
+        _run_plugins(root, registry, languages, tree)
+        for language in languages:
+            LANGUAGES[language].render_package(registry, root.settings, tree)
+        new_files = _tree_files(tree, languages)
+        old_files = _tree_files(out, languages)
+        if check:
+            return GenerationResult(stale=_differences(new_files, old_files, tree, out))
+        result = _sync(new_files, old_files, tree, out)
+    _write_stamp(stamp, key, out, _tree_files(out, languages))
+    return result
+
+
+def _run_plugins(root: RegistryRoot, registry: Any, languages: Sequence[str], tree: Path) -> None:
+    plugins = [plugin for lang in languages for plugin in LANGUAGES[lang].plugins(registry, root.settings)]
+    template = json.dumps({"version": "v2", "plugins": plugins})
+    result = buf.run(["generate", str(build_image(root)), "--template", template, "-o", str(tree)], cwd=root.path)
+    if result.returncode != 0:
+        raise ContractsError(f"buf generate failed: {buf.first_error_line(result.stderr or result.stdout)}")
+
+
+def _tree_files(base: Path, languages: Iterable[str]) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for language in languages:
+        top = base / language
+        if not top.is_dir():
+            continue
+        for directory, subdirs, names in os.walk(top):
+            subdirs[:] = sorted(d for d in subdirs if not _ignored(d))
+            for name in names:
+                if not _ignored(name):
+                    path = Path(directory) / name
+                    files[path.relative_to(base).as_posix()] = path
+    return files
+
+
+def _ignored(name: str) -> bool:
+    return name in IGNORED_NAMES or name.endswith(".egg-info")
+
+
+def _differences(new: dict[str, Path], old: dict[str, Path], tree: Path, out: Path) -> list[str]:
+    report = [f"missing: {name}" for name in sorted(new.keys() - old.keys())]
+    report += [f"stale: {name}" for name in sorted(new.keys() & old.keys()) if new[name].read_bytes() != old[name].read_bytes()]
+    report += [f"extra: {name}" for name in sorted(old.keys() - new.keys())]
+    return sorted(report, key=lambda line: line.split(": ", 1)[1])
+
+
+def _sync(new: dict[str, Path], old: dict[str, Path], tree: Path, out: Path) -> GenerationResult:
+    """Copy what changed into `out`: unchanged files keep their bytes and their mtime."""
+    result = GenerationResult()
+    for name in sorted(new):
+        content = new[name].read_bytes()
+        if name in old and old[name].read_bytes() == content:
+            continue
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_bytes(content)
+        os.replace(partial, target)
+        result.written.append(name)
+    for name in sorted(old.keys() - new.keys()):
+        old[name].unlink()
+        result.deleted.append(name)
+    _remove_empty_dirs(out, {name.split("/", 1)[0] for name in new})
+    return result
+
+
+def _remove_empty_dirs(out: Path, tops: set[str]) -> None:
+    for top in tops:
+        for directory, _, _ in sorted(os.walk(out / top), key=lambda entry: -len(entry[0])):
+            if not os.listdir(directory):
+                os.rmdir(directory)
+
+
+# The no-op cache: a stamp per output directory holding the inputs' hash and the outputs' (size, mtime).
+
+
+def _input_key(root: RegistryRoot, languages: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    parts: list[str] = [__version__, PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION, ",".join(languages)]
+    parts.append(working_tree_hash(root))
+    digest.update("\0".join(parts).encode())
+    config = root.path / CONFIG_FILE
+    if config.is_file():
+        digest.update(config.read_bytes())
+    for template in template_files():
+        digest.update(template.name.encode() + template.read_bytes())
+    return digest.hexdigest()
+
+
+def _stamp_path(out: Path) -> Path:
+    return buf.cache_dir() / "gen-stamps" / f"{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:24]}.json"
+
+
+def _fingerprint(files: dict[str, Path]) -> dict[str, list[int]]:
+    fingerprint = {}
+    for name, path in files.items():
+        status = path.stat()
+        fingerprint[name] = [status.st_size, status.st_mtime_ns]
+    return fingerprint
+
+
+def _stamp_matches(stamp: Path, key: str, out: Path) -> bool:
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if recorded.get("key") != key:
+        return False
+    languages = sorted({name.split("/", 1)[0] for name in recorded.get("files", {})})
+    return bool(recorded.get("files")) and _fingerprint(_tree_files(out, languages)) == recorded["files"]
+
+
+def _write_stamp(stamp: Path, key: str, out: Path, files: dict[str, Path]) -> None:
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    partial = stamp.with_suffix(".partial")
+    partial.write_text(json.dumps({"key": key, "out": str(out), "files": _fingerprint(files)}), encoding="utf-8")
+    os.replace(partial, stamp)
+
+
+__all__: list[str] = ["GenerationResult", "RegistryRulesFailed", "generate", "parse_languages"]

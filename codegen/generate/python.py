@@ -1,0 +1,132 @@
+"""Python: protoc's python/pyi output under one package, plus typed topic bindings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codegen.config import Settings
+from codegen.errors import ContractsError
+from codegen.generate.names import PYTHON_KEYWORDS, topic_constant
+from codegen.generate.templates import render
+from codegen.generate.tools import protoc_wrapper
+from codegen.model import Registry, TopicBinding
+
+NAME = "python"
+
+
+@dataclass(frozen=True)
+class PythonTopic:
+    constant: str
+    module_alias: str
+    class_name: str
+    literals: dict[str, str]  # Topic(...) and TopicSettings(...) arguments as Python literals
+    doc: str
+
+
+@dataclass(frozen=True)
+class PythonImport:
+    package: str
+    module: str
+    alias: str
+
+
+def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
+    out = f"{NAME}/{settings.python.package}"
+    wrapper = str(protoc_wrapper())
+    return [
+        {"protoc_builtin": "python", "protoc_path": wrapper, "out": out},
+        {"protoc_builtin": "pyi", "protoc_path": wrapper, "out": out},
+    ]
+
+
+def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
+    package = settings.python.package
+    if not package.isidentifier() or package in PYTHON_KEYWORDS:
+        raise ContractsError(f"python.package {package!r} is not a valid Python package name", location="contracts.toml")
+    root = tree / NAME
+    source_roots = {f.name.split("/", 1)[0] for f in registry.local_files()}
+    _prefix_imports(root / package, package, source_roots)
+    _add_init_files(root / package)
+    topics, imports = _python_topics(registry, package)
+    (root / package / "topics.py").write_text(render("python/topics.py.j2", topics=topics, imports=imports), encoding="utf-8")
+    (root / package / "__init__.py").write_text(
+        render("python/__init__.py.j2", version=settings.version), encoding="utf-8"
+    )
+    (root / package / "py.typed").write_text("", encoding="utf-8")
+    (root / "pyproject.toml").write_text(
+        render("python/pyproject.toml.j2", settings=settings.python, version=settings.version), encoding="utf-8"
+    )
+
+
+def _python_topics(registry: Registry, package: str) -> tuple[list[PythonTopic], list[PythonImport]]:
+    imports: dict[str, PythonImport] = {}
+    topics = []
+    for binding in registry.topics:
+        message = registry.messages[binding.message]
+        module_path = message.file.removesuffix(".proto").replace("/", ".").replace("-", "_") + "_pb2"
+        parent, _, module = module_path.rpartition(".")
+        alias = "_" + module_path.replace(".", "_")
+        imports[alias] = PythonImport(f"{package}.{parent}" if parent else package, module, alias)
+        topics.append(
+            PythonTopic(
+                constant=topic_constant(binding.name),
+                module_alias=alias,
+                class_name=message.name,
+                literals=_literals(binding),
+                doc=message.comment.replace('"""', "'''"),
+            )
+        )
+    _refuse_duplicate_constants(topics, registry)
+    return topics, sorted(imports.values(), key=lambda i: i.alias)
+
+
+def _literals(binding: TopicBinding) -> dict[str, str]:
+    return {
+        "name": repr(binding.name),
+        "type_name": repr(binding.message),
+        "key_field": repr(binding.key or None),
+        "partitions": repr(binding.partitions),
+        "replication_factor": repr(binding.replication_factor),
+        "retention_ms": repr(binding.retention_ms),
+        "cleanup_policy": repr(binding.cleanup_policy or None),
+        "owner": repr(binding.owner),
+        "producers": repr(tuple(binding.producers)),
+        "consumers": repr(tuple(binding.consumers)),
+        "compatibility": repr(binding.compatibility),
+    }
+
+
+def _refuse_duplicate_constants(topics: list[PythonTopic], registry: Registry) -> None:
+    seen: dict[str, str] = {}
+    for binding in registry.topics:
+        constant = topic_constant(binding.name)
+        if constant in seen and seen[constant] != binding.name:
+            raise ContractsError(
+                f'topics "{seen[constant]}" and "{binding.name}" both become the identifier {constant}: rename one',
+                location=f"{binding.location.path}:{binding.location.line}:{binding.location.column}",
+            )
+        seen[constant] = binding.name
+
+
+def _prefix_imports(package_dir: Path, package: str, source_roots: set[str]) -> None:
+    """protoc writes absolute imports (`from audit.v1 import ...`); move them under our package.
+
+    Without this the registry's top-level proto directories would become top-level
+    Python packages and collide with anything of the same name (`email` is in the stdlib).
+    """
+    roots = "|".join(sorted(re.escape(r) for r in source_roots))
+    import_line = re.compile(rf"^(from|import) ({roots})(\.| )", re.MULTILINE)
+    module_name = re.compile(rf"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')({roots})\.")
+    for generated in sorted([*package_dir.rglob("*_pb2.py"), *package_dir.rglob("*_pb2.pyi")]):
+        text = generated.read_text(encoding="utf-8")
+        text = import_line.sub(rf"\1 {package}.\2\3", text)
+        text = module_name.sub(rf"\1{package}.\2.", text)
+        generated.write_text(text, encoding="utf-8")
+
+
+def _add_init_files(package_dir: Path) -> None:
+    for directory in sorted(p for p in package_dir.rglob("*") if p.is_dir()):
+        (directory / "__init__.py").touch()

@@ -1,0 +1,31 @@
+"""Jinja2 over templates/<language>/: the templates only print what the language models decided."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def render(template: str, **data: Any) -> str:
+    return _environment().get_template(template).render(**data)
+
+
+def template_files() -> list[Path]:
+    return sorted(path for path in TEMPLATES_DIR.rglob("*") if path.is_file())
