@@ -1,0 +1,328 @@
+package contracts
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// Environment variables read when the matching option is not given.
+const (
+	EnvBootstrapServers = "KAFKA_BOOTSTRAP_SERVERS"
+	EnvSecurityProtocol = "KAFKA_SECURITY_PROTOCOL"
+	EnvSASLMechanism    = "KAFKA_SASL_MECHANISM"
+	EnvSASLUsername     = "KAFKA_SASL_USERNAME"
+	EnvSASLPassword     = "KAFKA_SASL_PASSWORD"
+	EnvSSLCALocation    = "KAFKA_SSL_CA_LOCATION"
+)
+
+// DefaultConnectTimeout bounds the broker and topic checks done when a
+// Producer or Consumer is created, so bad settings fail fast and clearly.
+const DefaultConnectTimeout = 10 * time.Second
+
+// ProducerOption configures a Producer.
+type ProducerOption interface{ applyProducer(*producerConfig) }
+
+// ConsumerOption configures a Consumer.
+type ConsumerOption interface{ applyConsumer(*consumerConfig) }
+
+// Option configures the connection of a Producer or a Consumer.
+type Option interface {
+	ProducerOption
+	ConsumerOption
+}
+
+type clientOption func(*clientConfig)
+
+func (o clientOption) applyProducer(c *producerConfig) { o(&c.client) }
+func (o clientOption) applyConsumer(c *consumerConfig) { o(&c.client) }
+
+// clientConfig holds the connection settings shared by producers and
+// consumers; empty fields are filled from the environment.
+type clientConfig struct {
+	bootstrapServers []string
+	securityProtocol string
+	saslMechanism    string
+	saslUsername     string
+	saslPassword     string
+	caLocation       string
+	tlsConfig        *tls.Config
+	clientID         string
+	connectTimeout   time.Duration
+	requiredTopics   []string
+	logger           *slog.Logger
+	kgoOptions       []kgo.Opt
+}
+
+// WithBootstrapServers sets the seed brokers ("host:port"), overriding
+// KAFKA_BOOTSTRAP_SERVERS.
+func WithBootstrapServers(servers ...string) Option {
+	return clientOption(func(c *clientConfig) { c.bootstrapServers = servers })
+}
+
+// WithSecurityProtocol sets PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL,
+// overriding KAFKA_SECURITY_PROTOCOL. The default is PLAINTEXT.
+func WithSecurityProtocol(protocol string) Option {
+	return clientOption(func(c *clientConfig) { c.securityProtocol = protocol })
+}
+
+// WithSASL sets the SASL mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)
+// and credentials, overriding the KAFKA_SASL_* variables.
+func WithSASL(mechanism, username, password string) Option {
+	return clientOption(func(c *clientConfig) {
+		c.saslMechanism, c.saslUsername, c.saslPassword = mechanism, username, password
+	})
+}
+
+// WithCALocation sets a PEM file of CA certificates to verify the brokers
+// with, overriding KAFKA_SSL_CA_LOCATION. Without one the system roots are used.
+func WithCALocation(path string) Option {
+	return clientOption(func(c *clientConfig) { c.caLocation = path })
+}
+
+// WithTLSConfig sets the TLS configuration used by SSL and SASL_SSL, for
+// settings the environment cannot express (client certificates, ...).
+func WithTLSConfig(cfg *tls.Config) Option {
+	return clientOption(func(c *clientConfig) { c.tlsConfig = cfg })
+}
+
+// WithClientID sets the Kafka client id the brokers see in logs and quotas.
+func WithClientID(id string) Option {
+	return clientOption(func(c *clientConfig) { c.clientID = id })
+}
+
+// WithConnectTimeout bounds the checks made at construction (broker
+// reachable, required topics present), overriding DefaultConnectTimeout.
+func WithConnectTimeout(d time.Duration) Option {
+	return clientOption(func(c *clientConfig) { c.connectTimeout = d })
+}
+
+// WithRequiredTopics makes construction fail unless these topics exist.
+func WithRequiredTopics(names ...string) Option {
+	return clientOption(func(c *clientConfig) { c.requiredTopics = append(c.requiredTopics, names...) })
+}
+
+// WithLogger sets where the runtime logs dead-lettered records and retries;
+// the default is slog.Default().
+func WithLogger(logger *slog.Logger) Option {
+	return clientOption(func(c *clientConfig) { c.logger = logger })
+}
+
+// WithKgoOptions appends raw franz-go options after the runtime's own, for
+// tuning what this package does not expose. Options that change the group's
+// commit behaviour break the consumer's at-least-once guarantee.
+func WithKgoOptions(opts ...kgo.Opt) Option {
+	return clientOption(func(c *clientConfig) { c.kgoOptions = append(c.kgoOptions, opts...) })
+}
+
+// resolve fills unset fields from the environment and defaults, and checks them.
+func (c *clientConfig) resolve(getenv func(string) string) error {
+	if len(c.bootstrapServers) == 0 {
+		for _, s := range strings.Split(getenv(EnvBootstrapServers), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.bootstrapServers = append(c.bootstrapServers, s)
+			}
+		}
+	}
+	if len(c.bootstrapServers) == 0 {
+		return configError("no bootstrap servers: set %s (e.g. 127.0.0.1:9092) or use WithBootstrapServers", EnvBootstrapServers)
+	}
+	fill := func(field *string, env string) {
+		if *field == "" {
+			*field = strings.TrimSpace(getenv(env))
+		}
+	}
+	fill(&c.securityProtocol, EnvSecurityProtocol)
+	fill(&c.saslMechanism, EnvSASLMechanism)
+	fill(&c.saslUsername, EnvSASLUsername)
+	fill(&c.saslPassword, EnvSASLPassword)
+	fill(&c.caLocation, EnvSSLCALocation)
+	c.securityProtocol = strings.ToUpper(c.securityProtocol)
+	if c.securityProtocol == "" {
+		c.securityProtocol = "PLAINTEXT"
+	}
+	c.saslMechanism = strings.ToUpper(c.saslMechanism)
+	if c.connectTimeout <= 0 {
+		c.connectTimeout = DefaultConnectTimeout
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	switch c.securityProtocol {
+	case "PLAINTEXT", "SSL":
+		if c.saslUsername != "" || c.saslMechanism != "" {
+			return configError("SASL settings are given but %s is %s: use SASL_PLAINTEXT or SASL_SSL", EnvSecurityProtocol, c.securityProtocol)
+		}
+	case "SASL_PLAINTEXT", "SASL_SSL":
+		if c.saslMechanism == "" {
+			c.saslMechanism = "PLAIN"
+		}
+		if c.saslUsername == "" {
+			return configError("%s is %s but no SASL user: set %s and %s", EnvSecurityProtocol, c.securityProtocol, EnvSASLUsername, EnvSASLPassword)
+		}
+	default:
+		return configError("%s is %q: use PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL", EnvSecurityProtocol, c.securityProtocol)
+	}
+	return nil
+}
+
+// kgoOptions turns the resolved settings into franz-go options.
+func (c *clientConfig) connectionOptions() ([]kgo.Opt, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(c.bootstrapServers...)}
+	if c.clientID != "" {
+		opts = append(opts, kgo.ClientID(c.clientID))
+	}
+	if c.securityProtocol == "SSL" || c.securityProtocol == "SASL_SSL" {
+		tlsConfig, err := c.buildTLSConfig()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tlsConfig))
+	}
+	if strings.HasPrefix(c.securityProtocol, "SASL_") {
+		switch c.saslMechanism {
+		case "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: c.saslUsername, Pass: c.saslPassword}.AsMechanism()))
+		case "SCRAM-SHA-256":
+			opts = append(opts, kgo.SASL(scram.Auth{User: c.saslUsername, Pass: c.saslPassword}.AsSha256Mechanism()))
+		case "SCRAM-SHA-512":
+			opts = append(opts, kgo.SASL(scram.Auth{User: c.saslUsername, Pass: c.saslPassword}.AsSha512Mechanism()))
+		default:
+			return nil, configError("%s is %q: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", EnvSASLMechanism, c.saslMechanism)
+		}
+	}
+	return opts, nil
+}
+
+func (c *clientConfig) buildTLSConfig() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.tlsConfig != nil {
+		cfg = c.tlsConfig.Clone()
+	}
+	if c.caLocation != "" {
+		pem, err := os.ReadFile(c.caLocation)
+		if err != nil {
+			return nil, configError("cannot read %s %s: %v", EnvSSLCALocation, c.caLocation, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, configError("%s %s holds no PEM certificate", EnvSSLCALocation, c.caLocation)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// checkConnection pings the cluster and checks the required topics, all
+// within the connect timeout, so that a wrong address, wrong credentials or
+// a missing topic fail at construction with a message that says which.
+func (c *clientConfig) checkConnection(client *kgo.Client, topics ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.connectTimeout)
+	defer cancel()
+	if err := client.Ping(ctx); err != nil {
+		return fmt.Errorf("contracts: cannot connect to Kafka at %s (%s) within %s: %w",
+			strings.Join(c.bootstrapServers, ","), c.securityProtocol, c.connectTimeout, err)
+	}
+	return c.checkTopics(ctx, client, append(append([]string{}, c.requiredTopics...), topics...)...)
+}
+
+func (c *clientConfig) checkTopics(ctx context.Context, client *kgo.Client, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	states, err := describeTopics(ctx, client, names)
+	if err != nil {
+		return fmt.Errorf("contracts: cannot read metadata of topics %s from %s: %w",
+			strings.Join(names, ", "), c.where(), err)
+	}
+	var errs []error
+	for _, name := range names {
+		switch err := states[name]; {
+		case errors.Is(err, kerr.UnknownTopicOrPartition):
+			errs = append(errs, fmt.Errorf("%w: %q does not exist on %s (topics are not auto-created: create it from the registry first)",
+				ErrTopicNotFound, name, c.where()))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("contracts: topic %q: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// where names the cluster in messages.
+func (c *clientConfig) where() string {
+	if len(c.bootstrapServers) == 0 {
+		return "the cluster"
+	}
+	return strings.Join(c.bootstrapServers, ",")
+}
+
+// describeTopics asks the cluster (not the client's metadata cache, which may
+// be seconds old) about the topics: nil for a topic that exists and has a
+// leader for every partition, otherwise why not.
+func describeTopics(ctx context.Context, client *kgo.Client, names []string) (map[string]error, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, name := range names {
+		topic := kmsg.NewMetadataRequestTopic()
+		topic.Topic = kmsg.StringPtr(name)
+		req.Topics = append(req.Topics, topic)
+	}
+	resp, err := req.RequestWith(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	states := make(map[string]error, len(names))
+	for _, name := range names {
+		states[name] = kerr.UnknownTopicOrPartition
+	}
+	for _, topic := range resp.Topics {
+		if topic.Topic == nil {
+			continue
+		}
+		err := kerr.ErrorForCode(topic.ErrorCode)
+		if err == nil && len(topic.Partitions) == 0 {
+			err = kerr.LeaderNotAvailable
+		}
+		for _, partition := range topic.Partitions {
+			if err == nil {
+				err = kerr.ErrorForCode(partition.ErrorCode)
+			}
+			if err == nil && partition.Leader < 0 {
+				err = kerr.LeaderNotAvailable
+			}
+		}
+		states[*topic.Topic] = err
+	}
+	return states, nil
+}
+
+// newClient builds a franz-go client from resolved settings plus role
+// options, then verifies the connection.
+func (c *clientConfig) newClient(roleOptions []kgo.Opt, topics ...string) (*kgo.Client, error) {
+	opts, err := c.connectionOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, roleOptions...)
+	opts = append(opts, c.kgoOptions...)
+	client, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("contracts: invalid client options: %w", err)
+	}
+	if err := c.checkConnection(client, topics...); err != nil {
+		client.Close()
+		return nil, err
+	}
+	return client, nil
+}

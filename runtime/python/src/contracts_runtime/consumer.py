@@ -1,0 +1,608 @@
+"""A typed, at-least-once consumer with retries, dead-lettering, metrics and tracing.
+
+Guarantee: a record's offset is stored only after its handler succeeded or after the record
+was written to the dead-letter topic and Kafka acknowledged that write. Stored offsets are
+committed by librdkafka in the background (`auto.commit.interval.ms`) and synchronously on
+rebalance and close, so a crash replays at most the records of the last commit interval.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Final, Generic, Self, TypeVar, Unpack, cast
+
+from confluent_kafka import Consumer as KafkaConsumer
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
+from prometheus_client import CollectorRegistry
+
+from contracts_runtime import envelope
+from contracts_runtime._client import ErrorWatch, check_connection, check_topics, librdkafka_log, log
+from contracts_runtime.config import ConfigValue, ConnectionOptions, client_config
+from contracts_runtime.errors import DeadLetterError, DecodeError, KafkaConfigError, WrongTypeError
+from contracts_runtime.metrics import Metrics
+from contracts_runtime.producer import Producer
+from contracts_runtime.topic import ProtoMessage, Topic
+from contracts_runtime.tracing import Tracing
+
+M = TypeVar("M", bound=ProtoMessage)
+
+CONSUMER_DEFAULTS: Final[Mapping[str, str]] = {
+    "enable.auto.commit": "true",
+    "auto.commit.interval.ms": "1000",
+    "auto.offset.reset": "earliest",
+    "allow.auto.create.topics": "false",
+}
+# Set after the caller's config: the at-least-once guarantee depends on it.
+_FORCED: Final[Mapping[str, str]] = {"enable.auto.offset.store": "false"}
+_MAX_ERROR_TEXT: Final = 1000
+# librdkafka properties that only consumers know: left out of the dead-letter producer's config
+# (librdkafka would warn about each), everything else (security, sockets, ...) is shared.
+_CONSUMER_ONLY_PREFIXES: Final = (
+    "group.",
+    "partition.assignment.",
+    "session.timeout.",
+    "heartbeat.",
+    "coordinator.",
+    "max.poll.",
+    "enable.auto.",
+    "auto.commit.",
+    "auto.offset.",
+    "queued.",
+    "fetch.",
+    "isolation.level",
+    "enable.partition.eof",
+    "check.crcs",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often a failing handler is called before its records are dead-lettered.
+
+    `attempts` counts every call, the first included; the wait before retry n is
+    `min(max_delay, base_delay * 2 ** (n - 1))`. Keep the total well under
+    `max.poll.interval.ms` (5 minutes by default): the consumer does not poll while it waits.
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError("RetryPolicy delays must not be negative")
+
+    def delay(self, retry: int) -> float:
+        return float(min(self.max_delay, self.base_delay * 2 ** (retry - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class Record(Generic[M]):
+    """A decoded record and where it came from, as handed to handlers."""
+
+    message: M
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: list[tuple[str, bytes | None]]
+    timestamp: datetime | None  # the Kafka record timestamp
+    ce_id: str | None
+    ce_source: str | None
+    ce_time: datetime | None
+
+
+Handler = Callable[[Record[M]], object]
+BatchHandler = Callable[[list[Record[M]]], object]
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscription:
+    topic: Topic[Any]
+    handler: Callable[[Any], object]
+    batch: bool
+    max_messages: int
+    max_wait: float
+    dlq_topic: str
+
+
+class Consumer:
+    """Consumes one or more bound topics in a consumer group and calls one handler per topic.
+
+    ```
+    consumer = Consumer(group_id="svc-search")
+    consumer.subscribe(AUDIT_EVENTS_V1, handle_audit_event)   # handler(Record[AuditEvent])
+    consumer.run()                                             # until stop() or Ctrl-C
+    ```
+    Records of other types and undecodable records go to `<topic>.dlq` with the envelope's
+    `contracts_dlq_*` headers; a handler that still fails after the retry policy does too.
+    """
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        config: Mapping[str, ConfigValue] | None = None,
+        retry: RetryPolicy | None = None,
+        registry: CollectorRegistry | None = None,
+        tracer_provider: TracerProvider | None = None,
+        tracing: bool = True,
+        connect_timeout: float = 10.0,
+        dead_letter_timeout: float = 30.0,
+        fetch_max: int = 500,
+        **connection: Unpack[ConnectionOptions],
+    ) -> None:
+        if not group_id:
+            raise ValueError("a Consumer needs a group_id")
+        self.group_id: Final = group_id
+        self.retry: Final = retry if retry is not None else RetryPolicy()
+        self._connection = connection
+        self._config = config
+        self._registry = registry
+        self._timeout = connect_timeout
+        self._dead_letter_timeout = dead_letter_timeout
+        self._fetch_max = fetch_max
+        self.settings: Final = {
+            **CONSUMER_DEFAULTS,
+            **client_config(**connection, config=config),
+            **_FORCED,
+            "group.id": group_id,
+        }
+        self._metrics = Metrics.for_registry(registry)
+        self._tracing = Tracing(tracer_provider, enabled=tracing)
+        self._errors = ErrorWatch(f"consumer {group_id}")
+        self._kafka = KafkaConsumer({**self.settings, "error_cb": self._errors, "logger": librdkafka_log})
+        try:
+            check_connection(self._kafka, self.settings, self._errors, connect_timeout)
+        except BaseException:
+            _close_quietly(self._kafka)
+            raise
+        self._subscriptions: dict[str, _Subscription] = {}
+        self._dead_letters: Producer | None = None
+        self._stopping = threading.Event()
+        self._closed = False
+
+    @property
+    def client(self) -> KafkaConsumer:
+        """The underlying confluent_kafka Consumer."""
+        return self._kafka
+
+    # --- subscribing ------------------------------------------------------------------
+
+    def subscribe(self, topic: Topic[M], handler: Handler[M], *, dlq_topic: str | None = None) -> None:
+        """Call `handler` with each record of `topic`, one at a time."""
+        self._add(_Subscription(topic, handler, False, 1, 0.0, dlq_topic or topic.dlq_name))
+
+    def subscribe_batch(
+        self,
+        topic: Topic[M],
+        handler: BatchHandler[M],
+        *,
+        max_messages: int = 500,
+        max_wait: float = 1.0,
+        dlq_topic: str | None = None,
+    ) -> None:
+        """Call `handler` with lists of up to `max_messages` records, gathered for up to `max_wait` s.
+
+        Offsets are stored after the handler returns. A failing batch is retried per the retry
+        policy; then each of its records is handed to the handler alone, once, and the records
+        that still fail are dead-lettered (so one bad record does not dead-letter its batch).
+        """
+        if max_messages < 1:
+            raise ValueError("max_messages must be at least 1")
+        self._add(_Subscription(topic, handler, True, max_messages, max_wait, dlq_topic or topic.dlq_name))
+
+    def _add(self, subscription: _Subscription) -> None:
+        name = subscription.topic.name
+        if name in self._subscriptions:
+            raise ValueError(f"{name} is already subscribed: one handler per topic")
+        check_topics(self._kafka, [name, subscription.dlq_topic], self._timeout)
+        self._subscriptions[name] = subscription
+        self._kafka.subscribe(
+            list(self._subscriptions), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+
+    # --- running ----------------------------------------------------------------------
+
+    def run(self, *, stop_after: int | None = None, timeout: float | None = None, poll_timeout: float = 1.0) -> int:
+        """Consume until `stop()`, `stop_after` records or `timeout` seconds; returns the records processed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        processed = 0
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            if stop_after is not None and processed >= stop_after:
+                break
+            wait = poll_timeout
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+            limit = None if stop_after is None else stop_after - processed
+            processed += self._poll(wait, limit, interruptible=True)
+        return processed
+
+    def stop(self) -> None:
+        """Make `run()` return after the records in hand (safe from other threads and signal handlers)."""
+        self._stopping.set()
+
+    def poll_once(self, timeout: float = 1.0, *, limit: int | None = None) -> int:
+        """Fetch what is available within `timeout` (at most `limit` records), process it; returns the count."""
+        return self._poll(timeout, limit, interruptible=False)
+
+    def _poll(self, timeout: float, limit: int | None, *, interruptible: bool) -> int:
+        if self._closed:
+            raise RuntimeError("poll on a closed Consumer")
+        if not self._subscriptions:
+            raise RuntimeError("subscribe to a topic before polling")
+        self._errors.raise_if_fatal()
+        messages = [message for message in self._fetch(timeout, limit) if self._usable(message)]
+        done: set[int] = set()  # indexes into messages whose offsets are stored
+        batches: dict[str, list[tuple[int, Message]]] = {}
+        try:
+            for index, message in enumerate(messages):
+                if interruptible and self._stopping.is_set():
+                    break
+                subscription = self._subscriptions[message.topic() or ""]
+                if subscription.batch:
+                    batches.setdefault(subscription.topic.name, []).append((index, message))
+                    continue
+                self._process(subscription, message)
+                done.add(index)
+            for name, items in batches.items():
+                subscription = self._subscriptions[name]
+                size = subscription.max_messages
+                for start in range(0, len(items), size):
+                    chunk = items[start : start + size]
+                    self._process_batch(subscription, [message for _, message in chunk])
+                    done.update(index for index, _ in chunk)
+        finally:
+            if len(done) < len(messages):
+                # Fetched but not processed (stop, or an error escaped): fetch them again later, so
+                # that no later stored offset can move the commit past them.
+                self._rewind([message for index, message in enumerate(messages) if index not in done])
+        return len(done)
+
+    def _usable(self, message: Message) -> bool:
+        error = message.error()
+        if error is None:
+            return True
+        self._on_fetch_error(error)
+        return False
+
+    def _rewind(self, messages: list[Message]) -> None:
+        first: dict[tuple[str, int], int] = {}
+        for message in messages:
+            key = (message.topic() or "", message.partition() or 0)
+            offset = message.offset() or 0
+            first[key] = min(first.get(key, offset), offset)
+        for (topic, partition), offset in first.items():
+            try:
+                self._kafka.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as error:  # no longer assigned: its next owner starts from the commit
+                log.info("consumer %s: no rewind of %s[%d]: %s", self.group_id, topic, partition, error)
+
+    def _fetch(self, timeout: float, limit: int | None) -> list[Message]:
+        first = self._kafka.poll(timeout)
+        if first is None:
+            return []
+        wanted = self._fetch_max if limit is None else min(limit, self._fetch_max)
+        batch_subscriptions = [sub for sub in self._subscriptions.values() if sub.batch]
+        if batch_subscriptions:
+            wanted = max(wanted, *(sub.max_messages for sub in batch_subscriptions))
+            if limit is not None:
+                wanted = min(wanted, limit)
+        messages = [first]
+        if wanted > 1:
+            messages += self._kafka.consume(wanted - 1, 0)
+        if batch_subscriptions and len(messages) < wanted:
+            # Gather up to max_wait (the shortest of the batch subscriptions) from the first record.
+            wait = min(sub.max_wait for sub in batch_subscriptions)
+            if wait > 0:
+                messages += self._kafka.consume(wanted - len(messages), wait)
+        return messages
+
+    def _on_fetch_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._PARTITION_EOF:
+            return
+        if error.fatal() or error.code() in (
+            KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            KafkaError.GROUP_AUTHORIZATION_FAILED,
+            KafkaError._AUTHENTICATION,
+        ):
+            raise KafkaConfigError(f"consumer {self.group_id}: {error.name()}: {error.str()}")
+        log.warning("consumer %s: fetch error %s: %s", self.group_id, error.name(), error.str())
+
+    # --- one record -------------------------------------------------------------------
+
+    def _process(self, subscription: _Subscription, message: Message) -> None:
+        topic = subscription.topic
+        series = self._metrics.topic(topic.name)
+        record = self._decode(subscription, message)
+        if record is None:
+            self._store(message)
+            return
+        started = time.perf_counter()
+        with self._tracing.process(
+            topic.name,
+            group=self.group_id,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            headers=record.headers,
+        ) as span:
+            failure = self._call_with_retries(lambda: subscription.handler(record), f"handler of {topic.name}")
+            _mark(span, failure)
+        series.handle_duration.observe(time.perf_counter() - started)
+        if failure is None:
+            series.consumed.inc()
+            self._observe_lag(series.end_to_end_lag, record)
+        else:
+            self._dead_letter(subscription, [message], envelope.REASON_HANDLER_ERROR, failure)
+        self._store(message)
+
+    def _decode(self, subscription: _Subscription, message: Message) -> Record[Any] | None:
+        """The record, or None after dead-lettering a wrong-type or undecodable one."""
+        headers = _headers(message)
+        try:
+            decoded = subscription.topic.decode(message.value(), headers)
+        except WrongTypeError as error:
+            self._dead_letter(subscription, [message], envelope.REASON_WRONG_TYPE, error)
+            return None
+        except DecodeError as error:
+            self._dead_letter(subscription, [message], envelope.REASON_DECODE_ERROR, error)
+            return None
+        ce_id = ce_source = ce_time = None
+        for name, value in headers:  # one pass over the headers, first occurrence wins
+            if name == envelope.CE_ID and ce_id is None:
+                ce_id = value
+            elif name == envelope.CE_SOURCE and ce_source is None:
+                ce_source = value
+            elif name == envelope.CE_TIME and ce_time is None:
+                ce_time = value
+        timestamp_type, timestamp_ms = message.timestamp()
+        return Record(
+            message=decoded,
+            topic=message.topic() or "",
+            partition=message.partition() or 0,
+            offset=message.offset() or 0,
+            key=message.key(),
+            headers=headers,
+            timestamp=datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_type else None,
+            ce_id=None if ce_id is None else ce_id.decode("utf-8", "replace"),
+            ce_source=None if ce_source is None else ce_source.decode("utf-8", "replace"),
+            ce_time=envelope.parse_ce_time(ce_time),
+        )
+
+    def _call_with_retries(self, call: Callable[[], object], what: str) -> Exception | None:
+        """Run `call` per the retry policy; returns the last error, or None once it succeeded."""
+        attempts = self.retry.attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                call()
+                return None
+            except Exception as error:
+                if attempt == attempts:
+                    log.error("%s failed %d times, dead-lettering: %s", what, attempts, _one_line(error))
+                    return error
+                delay = self.retry.delay(attempt)
+                log.warning(
+                    "%s failed (attempt %d of %d), retry in %.2fs: %s", what, attempt, attempts, delay, _one_line(error)
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _observe_lag(histogram: Any, record: Record[Any]) -> None:
+        produced = record.ce_time or record.timestamp
+        if produced is not None:
+            histogram.observe(max(0.0, time.time() - produced.timestamp()))
+
+    # --- batches ----------------------------------------------------------------------
+
+    def _process_batch(self, subscription: _Subscription, messages: list[Message]) -> None:
+        topic = subscription.topic
+        series = self._metrics.topic(topic.name)
+        records: list[Record[Any]] = []
+        decoded_messages: list[Message] = []
+        for message in messages:
+            record = self._decode(subscription, message)
+            if record is not None:
+                records.append(record)
+                decoded_messages.append(message)
+        if records:
+            started = time.perf_counter()
+            partition = records[0].partition if len({r.partition for r in records}) == 1 else None
+            with self._tracing.process_batch(
+                topic.name, group=self.group_id, partition=partition, headers=[r.headers for r in records]
+            ) as span:
+                failure = self._call_with_retries(
+                    lambda: subscription.handler(records), f"batch handler of {topic.name}"
+                )
+                if failure is not None:
+                    failed = self._one_by_one(subscription, records, decoded_messages)
+                    _mark(span, failure if failed else None)
+            series.handle_duration.observe(time.perf_counter() - started)
+            if failure is None:
+                series.consumed.inc(len(records))
+                for record in records:
+                    self._observe_lag(series.end_to_end_lag, record)
+        self._store_batch(messages)
+
+    def _one_by_one(self, subscription: _Subscription, records: list[Record[Any]], messages: list[Message]) -> int:
+        """After a batch failed: each record alone, once; dead-letter those that fail. Returns their number."""
+        series = self._metrics.topic(subscription.topic.name)
+        failures: list[tuple[Message, Exception]] = []
+        for record, message in zip(records, messages, strict=True):
+            try:
+                subscription.handler([record])
+            except Exception as error:
+                failures.append((message, error))
+            else:
+                series.consumed.inc()
+                self._observe_lag(series.end_to_end_lag, record)
+        for message, failure in failures:
+            self._dead_letter(subscription, [message], envelope.REASON_HANDLER_ERROR, failure)
+        return len(failures)
+
+    # --- dead letters and offsets -----------------------------------------------------
+
+    def _dead_letter(
+        self, subscription: _Subscription, messages: Sequence[Message], reason: str, error: Exception
+    ) -> None:
+        """Write `messages` to the dead-letter topic and wait for Kafka's acknowledgement."""
+        producer = self._dead_letter_producer()
+        text = _one_line(error)[:_MAX_ERROR_TEXT].encode()
+        pending = []
+        for message in messages:
+            headers: list[tuple[str, bytes | str | None]] = list(_headers(message))
+            headers += [
+                (envelope.DLQ_REASON, reason.encode()),
+                (envelope.DLQ_ERROR, text),
+                (envelope.DLQ_TOPIC, (message.topic() or "").encode()),
+                (envelope.DLQ_PARTITION, b"%d" % (message.partition() or 0)),
+                (envelope.DLQ_OFFSET, b"%d" % (message.offset() or 0)),
+                (envelope.DLQ_GROUP, self.group_id.encode()),
+            ]
+            future = producer.send_raw(subscription.dlq_topic, message.key(), message.value(), headers)
+            pending.append((message, future))
+        for message, future in pending:
+            try:
+                future.result(timeout=self._dead_letter_timeout)
+            except Exception as failure:
+                raise DeadLetterError(
+                    f"could not write {message.topic()}[{message.partition()}]@{message.offset()} to "
+                    f"{subscription.dlq_topic} ({_one_line(failure)}); stopping so that it is not skipped"
+                ) from failure
+            log.warning(
+                "dead-lettered %s[%s]@%s to %s (%s): %s",
+                message.topic(),
+                message.partition(),
+                message.offset(),
+                subscription.dlq_topic,
+                reason,
+                text.decode(),
+            )
+            self._metrics.topic(subscription.topic.name).dead_lettered(reason).inc()
+
+    def _dead_letter_producer(self) -> Producer:
+        if self._dead_letters is None:
+            self._dead_letters = Producer(
+                config={**_producer_side(self._config), "linger.ms": "0"},
+                registry=self._registry,
+                tracing=False,
+                connect_timeout=self._timeout,
+                **self._connection,
+            )
+        return self._dead_letters
+
+    def _store(self, message: Message) -> None:
+        try:
+            self._kafka.store_offsets(message=message)
+        except KafkaException as error:  # the partition was revoked meanwhile: its new owner replays it
+            log.warning(
+                "could not store offset %s[%s]@%s: %s", message.topic(), message.partition(), message.offset(), error
+            )
+
+    def _store_batch(self, messages: list[Message]) -> None:
+        next_offsets: dict[tuple[str, int], int] = {}
+        for message in messages:
+            key = (message.topic() or "", message.partition() or 0)
+            next_offsets[key] = max(next_offsets.get(key, 0), (message.offset() or 0) + 1)
+        try:
+            self._kafka.store_offsets(
+                offsets=[
+                    TopicPartition(topic, partition, offset) for (topic, partition), offset in next_offsets.items()
+                ]
+            )
+        except KafkaException as error:
+            log.warning("could not store batch offsets: %s", error)
+
+    def commit(self) -> None:
+        """Commit the stored offsets now, synchronously (close and rebalances do it too)."""
+        try:
+            self._kafka.commit(asynchronous=False)
+        except KafkaException as error:
+            if error.args and isinstance(error.args[0], KafkaError) and error.args[0].code() == KafkaError._NO_OFFSET:
+                return  # nothing stored since the last commit
+            raise
+
+    # --- rebalances -------------------------------------------------------------------
+
+    def _on_assign(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        log.info("consumer %s assigned %s", self.group_id, _partitions(partitions))
+
+    def _on_revoke(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        log.info("consumer %s revoked %s", self.group_id, _partitions(partitions))
+        try:
+            self.commit()
+        except KafkaException as error:
+            log.warning("consumer %s: commit on revoke failed: %s", self.group_id, error)
+
+    def _on_lost(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        log.warning(
+            "consumer %s lost %s; their uncommitted records will be replayed", self.group_id, _partitions(partitions)
+        )
+
+    # --- closing ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Commit what was processed, leave the group, close the dead-letter producer."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.commit()
+        except KafkaException as error:
+            log.warning("consumer %s: final commit failed: %s", self.group_id, error)
+        finally:
+            _close_quietly(self._kafka)
+            if self._dead_letters is not None:
+                self._dead_letters.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _producer_side(config: Mapping[str, ConfigValue] | None) -> dict[str, ConfigValue]:
+    return {key: value for key, value in (config or {}).items() if not key.startswith(_CONSUMER_ONLY_PREFIXES)}
+
+
+def _close_quietly(kafka: KafkaConsumer) -> None:
+    # close() raises the client's fatal error, if it had one; that error was reported already.
+    try:
+        kafka.close()
+    except KafkaException as error:
+        log.warning("consumer closed after a fatal error: %s", error)
+
+
+def _mark(span: Span | None, failure: Exception | None) -> None:
+    if span is not None and failure is not None:
+        span.record_exception(failure)
+        span.set_status(Status(StatusCode.ERROR, _one_line(failure)))
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _headers(message: Message) -> list[tuple[str, bytes | None]]:
+    # A consumed record's headers are a list of (name, value) pairs, or None without headers.
+    return cast(list[tuple[str, bytes | None]], message.headers() or [])
+
+
+def _partitions(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{p.topic}[{p.partition}]" for p in partitions) or "nothing"

@@ -1,0 +1,47 @@
+"""The errors a service sees: one base class, so `except ContractError` catches them all."""
+
+from __future__ import annotations
+
+
+class ContractError(Exception):
+    """Base class of every error raised by contracts_runtime."""
+
+
+class WrongTypeError(ContractError):
+    """A record's `ce_type` header is missing or names another message type than the topic's."""
+
+    def __init__(self, topic: str, expected: str, actual: str | None) -> None:
+        self.topic = topic
+        self.expected = expected
+        self.actual = actual
+        found = "no ce_type header" if actual is None else f"ce_type {actual!r}"
+        super().__init__(f"record on {topic!r} has {found}; the topic carries {expected!r}")
+
+
+class DecodeError(ContractError):
+    """A record's value is missing or does not parse as the topic's message type."""
+
+    def __init__(self, topic: str, type_name: str, reason: str) -> None:
+        self.topic = topic
+        self.type_name = type_name
+        self.reason = reason
+        super().__init__(f"record on {topic!r} does not decode as {type_name!r}: {reason}")
+
+
+class KafkaConfigError(ContractError):
+    """Kafka cannot be used as configured: unreachable broker, missing topic, bad credentials."""
+
+
+class DeliveryError(ContractError):
+    """Kafka did not acknowledge a record (the producer's delivery report carried an error)."""
+
+    def __init__(self, topic: str, code: str, reason: str, *, retriable: bool = False) -> None:
+        self.topic = topic
+        self.code = code
+        self.reason = reason
+        self.retriable = retriable
+        super().__init__(f"delivery to {topic!r} failed: {code}: {reason}")
+
+
+class DeadLetterError(ContractError):
+    """A record could not be written to its dead-letter topic; the consumer stops rather than skip it."""

@@ -1,0 +1,204 @@
+//! A producer that writes only a topic's bound message type, in the envelope.
+
+use std::collections::HashSet;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use rdkafka::config::FromClientConfigAndContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
+use rdkafka::ClientConfig;
+
+use super::client::{check_reachable, check_topic, Context, Delivery, DeliveryOutcome};
+use super::config::{bootstrap_of, config_from_env, with_defaults, PRODUCER_DEFAULTS};
+use super::Error;
+use crate::envelope::DEFAULT_SOURCE;
+use crate::{EncodeOptions, Record, Topic};
+
+/// How long `send` keeps retrying while librdkafka's local queue is full.
+const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long closing or dropping a producer waits for records in flight.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a producer is made with besides its client config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerOptions {
+    /// `ce_source` of every record this producer writes; default `contracts`.
+    pub source: String,
+    /// The bound on every metadata request: at construction (is a broker
+    /// there?) and on a topic's first record (does the topic exist?).
+    pub connect_timeout: Duration,
+}
+
+impl Default for ProducerOptions {
+    fn default() -> Self {
+        Self { source: DEFAULT_SOURCE.to_owned(), connect_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Writes typed records: `send(&AUDIT_EVENTS_V1, &event)` takes only the
+/// topic's message type. Idempotent, `acks=all`, lz4 and 5 ms linger unless the
+/// config says otherwise. Safe to share between threads.
+pub struct Producer {
+    inner: ThreadedProducer<Context>,
+    source: String,
+    bootstrap: String,
+    connect_timeout: Duration,
+    existing_topics: Mutex<HashSet<String>>,
+}
+
+impl Producer {
+    /// A producer configured from `KAFKA_*` variables (see [`super::config_from_env`]).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::new(config_from_env()?)
+    }
+
+    /// A producer with `config` (the runtime's defaults fill what it leaves unset).
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        Self::with_options(config, ProducerOptions::default())
+    }
+
+    /// Like [`Producer::new`], with a source and connect timeout of the caller's.
+    /// Fails within `connect_timeout` when no broker answers.
+    pub fn with_options(config: ClientConfig, options: ProducerOptions) -> Result<Self, Error> {
+        let producer = Self::unchecked(&with_defaults(&config, &PRODUCER_DEFAULTS), options)?;
+        check_reachable(producer.inner.client(), &producer.bootstrap, producer.connect_timeout)?;
+        Ok(producer)
+    }
+
+    /// A producer not yet known to reach a broker (a consumer's dead-letter
+    /// producer, whose consumer has just checked).
+    pub(crate) fn unchecked(config: &ClientConfig, options: ProducerOptions) -> Result<Self, Error> {
+        let inner = ThreadedProducer::from_config_and_context(config, Context::default())?;
+        Ok(Self {
+            inner,
+            source: options.source,
+            bootstrap: bootstrap_of(config),
+            connect_timeout: options.connect_timeout,
+            existing_topics: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Writes `message` to `topic` and waits until it is acknowledged.
+    pub fn send<T: Message + Default>(&self, topic: &Topic<T>, message: &T) -> Result<Delivery, Error> {
+        self.send_async(topic, message)?.wait()
+    }
+
+    /// Like [`Producer::send`], with the caller's `ce_id`, `ce_time` or `ce_source`.
+    pub fn send_with<T: Message + Default>(
+        &self,
+        topic: &Topic<T>,
+        message: &T,
+        options: EncodeOptions<'_>,
+    ) -> Result<Delivery, Error> {
+        self.send_async_with(topic, message, options)?.wait()
+    }
+
+    /// Enqueues `message` and returns at once; the [`PendingDelivery`] tells
+    /// how it went. Many pending records make one batch on the wire.
+    pub fn send_async<T: Message + Default>(&self, topic: &Topic<T>, message: &T) -> Result<PendingDelivery, Error> {
+        self.send_async_with(topic, message, EncodeOptions::default())
+    }
+
+    /// [`Producer::send_async`] with the caller's `ce_id`, `ce_time` or `ce_source`.
+    pub fn send_async_with<T: Message + Default>(
+        &self,
+        topic: &Topic<T>,
+        message: &T,
+        options: EncodeOptions<'_>,
+    ) -> Result<PendingDelivery, Error> {
+        let options = EncodeOptions { source: options.source.or(Some(&self.source)), ..options };
+        let record: Record = topic.encode_with(message, options);
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for header in &record.headers {
+            headers = headers.insert(KafkaHeader { key: &header.key, value: Some(header.value.as_slice()) });
+        }
+        self.enqueue(record.topic, record.key.as_deref(), Some(&record.value), headers)
+    }
+
+    /// Enqueues raw parts after checking, once per topic, that the topic exists
+    /// (a missing topic would otherwise fail only when the record times out).
+    pub(crate) fn enqueue(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: OwnedHeaders,
+    ) -> Result<PendingDelivery, Error> {
+        self.ensure_topic(topic)?;
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let mut record: BaseRecord<'_, [u8], [u8], _> =
+            BaseRecord::with_opaque_to(topic, Box::new(sender)).headers(headers);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
+        let give_up_at = Instant::now() + QUEUE_FULL_TIMEOUT;
+        loop {
+            match self.inner.send(record) {
+                Ok(()) => return Ok(PendingDelivery { topic: topic.to_owned(), receiver }),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
+                    if Instant::now() < give_up_at =>
+                {
+                    // The polling thread drains the queue as deliveries complete.
+                    record = returned;
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err((error, _)) => return Err(Error::Delivery { topic: topic.to_owned(), error }),
+            }
+        }
+    }
+
+    pub(crate) fn ensure_topic(&self, topic: &str) -> Result<(), Error> {
+        if self.existing_topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(topic) {
+            return Ok(());
+        }
+        check_topic(self.inner.client(), topic, &self.bootstrap, self.connect_timeout)?;
+        self.existing_topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(topic.to_owned());
+        Ok(())
+    }
+
+    /// Waits until every record sent so far is delivered or failed.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        Ok(self.inner.flush(timeout)?)
+    }
+
+    /// Flushes (30 s at most) and closes. Dropping a producer flushes too, but
+    /// can only log a failure.
+    pub fn close(self) -> Result<(), Error> {
+        self.flush(FLUSH_TIMEOUT)
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        // librdkafka's own drop purges what is still queued: deliver it first.
+        if let Err(error) = self.inner.flush(FLUSH_TIMEOUT) {
+            log::error!(target: "contracts_runtime", "records still undelivered when the producer was dropped: {error}");
+        }
+    }
+}
+
+/// A record on its way; [`PendingDelivery::wait`] blocks until the broker
+/// acknowledges it or it fails (at the latest after `message.timeout.ms`).
+#[must_use = "a delivery failure is only seen by waiting"]
+#[derive(Debug)]
+pub struct PendingDelivery {
+    topic: String,
+    receiver: Receiver<DeliveryOutcome>,
+}
+
+impl PendingDelivery {
+    pub fn wait(self) -> Result<Delivery, Error> {
+        // No outcome at all means librdkafka dropped the record unreported:
+        // report it rather than pretend it was delivered.
+        let outcome = self.receiver.recv().unwrap_or(Err(KafkaError::Canceled));
+        outcome.map_err(|error| Error::Delivery { topic: self.topic, error })
+    }
+}
