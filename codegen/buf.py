@@ -34,19 +34,25 @@ def buf_binary() -> str:
     return found
 
 
-def run(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _environment() -> dict[str, str]:
     env = dict(os.environ)
     # buf writes a cache even for --version; keep it out of $HOME's default place.
     env.setdefault("BUF_CACHE_DIR", str(cache_dir() / "buf"))
-    return subprocess.run([buf_binary(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    # Plugins installed beside this interpreter (betterproto2, and the ruff it formats with) come first.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def run(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [buf_binary(), *args], cwd=cwd, env=_environment(), capture_output=True, text=True, check=False
+    )
 
 
 def start(args: Sequence[str], cwd: Path) -> subprocess.Popen[str]:
     """Start buf without waiting, so independent buf calls can run side by side."""
-    env = dict(os.environ)
-    env.setdefault("BUF_CACHE_DIR", str(cache_dir() / "buf"))
     return subprocess.Popen(
-        [buf_binary(), *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [buf_binary(), *args], cwd=cwd, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 

@@ -121,6 +121,10 @@ def gen(
         "generated"
     ),
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 listing stale files.")] = False,
+    python_runtime: Annotated[
+        str | None,
+        typer.Option("--python-runtime", help="protobuf (default) or betterproto; overrides contracts.toml."),
+    ] = None,
     root: RootOption = Path("."),
     output_format: FormatOption = OutputFormat.text,
 ) -> None:
@@ -128,8 +132,11 @@ def gen(
     from codegen.generate import RegistryRulesFailed, generate, parse_languages
 
     languages = parse_languages(lang)
+    registry_root = open_root(root)
+    if python_runtime:
+        registry_root = registry_root.with_python_runtime(python_runtime)
     try:
-        result = generate(open_root(root), languages, out, check=check)
+        result = generate(registry_root, languages, out, check=check)
     except RegistryRulesFailed as failure:
         print(render(failure.findings, output_format), file=sys.stderr)
         raise
@@ -146,6 +153,113 @@ def gen(
     changed = len(result.written) + len(result.deleted)
     summary = f"{len(result.written)} written, {len(result.deleted)} deleted" if changed else "no changes"
     print(f"{out}: {summary} ({', '.join(languages)})", file=sys.stderr)
+
+
+@app.command()
+@user_errors
+def docs(
+    out: Annotated[
+        Path, typer.Option("--out", help="Catalog directory, relative to the registry root; replaced as a whole.")
+    ],
+    root: RootOption = Path("."),
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(
+            "--bootstrap-servers",
+            help="Also show each topic's partitions, end offsets and consumer lag on this cluster "
+            "(security settings from KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*).",
+        ),
+    ] = None,
+) -> None:
+    """Write a static HTML catalog of the topics and types, plus a Markdown index. Exit 0 or 2."""
+    from codegen.docs import write_docs
+
+    result = write_docs(open_root(root), out, bootstrap_servers=bootstrap_servers)
+    summary = f"catalog of {result.topics} topics and {result.types} shared types ({result.files} files)"
+    print(f"{out}: {summary}", file=sys.stderr)
+
+
+@app.command()
+@user_errors
+def new(
+    domain: Annotated[str, typer.Argument(help="Domain: the package's first part, lower_snake_case (e.g. billing).")],
+    message: Annotated[str, typer.Argument(help="Message type name, PascalCase (e.g. InvoicePaid).")],
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="Topic name (default <domain>.<message-in-kebab-case>.v<N>).")
+    ] = None,
+    version: Annotated[int, typer.Option("--version", help="Major version N of the package <domain>.vN.")] = 1,
+    owner: Annotated[str | None, typer.Option("--owner", help="Owning team (default team-<domain>).")] = None,
+    root: RootOption = Path("."),
+) -> None:
+    """Scaffold proto/DOMAIN/vN/<message>.proto bound to a new topic. Exit 0 or 2."""
+    from codegen.scaffold import scaffold
+
+    print(scaffold(open_root(root), domain, message, topic=topic, version=version, owner=owner))
+
+
+@app.command()
+@user_errors
+def apply(
+    bootstrap_servers: Annotated[
+        str | None, typer.Option("--bootstrap-servers", help="HOST:PORT[,...] (default $KAFKA_BOOTSTRAP_SERVERS).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and change nothing.")] = False,
+    max_replication_factor: Annotated[
+        int | None,
+        typer.Option(
+            "--max-replication-factor",
+            min=1,
+            help="Cap every topic's replication factor (and min.insync.replicas with it), for small dev clusters.",
+        ),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="Plan format: text or json.")] = "text",
+    root: RootOption = Path("."),
+    security_protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--security-protocol", help="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default $KAFKA_SECURITY_PROTOCOL)."
+        ),
+    ] = None,
+    sasl_mechanism: Annotated[
+        str | None, typer.Option("--sasl-mechanism", help="PLAIN, SCRAM-SHA-256, ... (default $KAFKA_SASL_MECHANISM).")
+    ] = None,
+    sasl_username: Annotated[
+        str | None, typer.Option("--sasl-username", help="SASL user (default $KAFKA_SASL_USERNAME).")
+    ] = None,
+    sasl_password: Annotated[
+        str | None, typer.Option("--sasl-password", help="SASL password; prefer $KAFKA_SASL_PASSWORD.")
+    ] = None,
+    ssl_ca_location: Annotated[
+        str | None, typer.Option("--ssl-ca-location", help="CA certificate file (default $KAFKA_SSL_CA_LOCATION).")
+    ] = None,
+    ssl_certificate_location: Annotated[
+        str | None,
+        typer.Option(
+            "--ssl-certificate-location", help="Client certificate file (default $KAFKA_SSL_CERTIFICATE_LOCATION)."
+        ),
+    ] = None,
+    ssl_key_location: Annotated[
+        str | None, typer.Option("--ssl-key-location", help="Client key file (default $KAFKA_SSL_KEY_LOCATION).")
+    ] = None,
+) -> None:
+    """Create and update the registry's topics, dead-letter topics and ACLs on a cluster. Exit 0, 1 or 2.
+
+    0: applied, or nothing to do. 1: the plan holds changes Kafka cannot make; nothing was applied. 2: error.
+    """
+    from codegen.apply import ApplyRequest, ConnectionFlags, apply_registry, parse_format, render_plan
+
+    plan_format = parse_format(output_format)
+    connection = ConnectionFlags(
+        bootstrap_servers, security_protocol, sasl_mechanism, sasl_username, sasl_password,
+        ssl_ca_location, ssl_certificate_location, ssl_key_location,
+    )
+    outcome = apply_registry(
+        open_root(root),
+        ApplyRequest(connection, dry_run=dry_run, max_replication_factor=max_replication_factor),
+        show_plan=lambda plan: print(render_plan(plan, plan_format, dry_run=dry_run), flush=True),
+    )
+    print(outcome.message, file=sys.stderr)
+    raise typer.Exit(outcome.exit_code)
 
 
 def main() -> None:

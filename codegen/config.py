@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -18,6 +18,8 @@ class PythonSettings:
     package: str = "registry_contracts"
     distribution: str = "registry-contracts"
     runtime_requirement: str = "contracts-runtime>=0.1,<0.2"
+    # "protobuf": protoc's classes on the upb runtime; "betterproto": betterproto2 dataclasses.
+    runtime: str = "protobuf"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class RegistryRoot:
             if (self.path / candidate).is_file():
                 return candidate
         return file_name if self.modules == (".",) else f"{self.modules[0]}/{file_name}"
+
+    def with_python_runtime(self, runtime: str) -> RegistryRoot:
+        python = replace(self.settings.python, runtime=runtime)
+        return replace(self, settings=replace(self.settings, python=python))
 
     def proto_files(self) -> list[Path]:
         files: list[Path] = []

@@ -107,7 +107,9 @@ def _ignored(name: str) -> bool:
 
 def _differences(new: dict[str, Path], old: dict[str, Path], tree: Path, out: Path) -> list[str]:
     report = [f"missing: {name}" for name in sorted(new.keys() - old.keys())]
-    report += [f"stale: {name}" for name in sorted(new.keys() & old.keys()) if new[name].read_bytes() != old[name].read_bytes()]
+    report += [
+        f"stale: {name}" for name in sorted(new.keys() & old.keys()) if new[name].read_bytes() != old[name].read_bytes()
+    ]
     report += [f"extra: {name}" for name in sorted(old.keys() - new.keys())]
     return sorted(report, key=lambda line: line.split(": ", 1)[1])
 
@@ -146,13 +148,22 @@ def _input_key(root: RegistryRoot, languages: Sequence[str]) -> str:
     digest = hashlib.sha256()
     parts: list[str] = [__version__, PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION, ",".join(languages)]
     parts.append(working_tree_hash(root))
+    parts.append(repr(root.settings))  # includes what command-line flags override
     digest.update("\0".join(parts).encode())
     config = root.path / CONFIG_FILE
     if config.is_file():
         digest.update(config.read_bytes())
     for template in template_files():
         digest.update(template.name.encode() + template.read_bytes())
+    for source in _generator_sources():
+        digest.update(source.name.encode() + source.read_bytes())
     return digest.hexdigest()
+
+
+def _generator_sources() -> list[Path]:
+    """The code that decides what gen writes: editing it must invalidate the stamp, as a template edit does."""
+    generate = Path(__file__).resolve().parent
+    return [*sorted(generate.glob("*.py")), generate.parent / "model.py"]
 
 
 def _stamp_path(out: Path) -> Path:

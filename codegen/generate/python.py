@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from codegen.generate.tools import protoc_wrapper
 from codegen.model import Registry, TopicBinding
 
 NAME = "python"
+PYTHON_RUNTIMES = ("protobuf", "betterproto")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class PythonImport:
 
 def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     out = f"{NAME}/{settings.python.package}"
+    if settings.python.runtime == "betterproto":
+        # One invocation for all files: betterproto2 writes shared packages (google.protobuf) once.
+        return [{"local": str(_betterproto_plugin()), "out": out, "strategy": "all"}]
     wrapper = str(protoc_wrapper())
     return [
         {"protoc_builtin": "python", "protoc_path": wrapper, "out": out},
@@ -45,28 +50,49 @@ def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
 def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
     package = settings.python.package
     if not package.isidentifier() or package in PYTHON_KEYWORDS:
-        raise ContractsError(f"python.package {package!r} is not a valid Python package name", location="contracts.toml")
+        raise ContractsError(
+            f"python.package {package!r} is not a valid Python package name", location="contracts.toml"
+        )
+    if settings.python.runtime not in PYTHON_RUNTIMES:
+        raise ContractsError(
+            f"python.runtime {settings.python.runtime!r} is not one of {', '.join(PYTHON_RUNTIMES)}",
+            location="contracts.toml",
+        )
     root = tree / NAME
-    source_roots = {f.name.split("/", 1)[0] for f in registry.local_files()}
-    _prefix_imports(root / package, package, source_roots)
+    betterproto = settings.python.runtime == "betterproto"
+    if not betterproto:
+        source_roots = {f.name.split("/", 1)[0] for f in registry.local_files()}
+        _prefix_imports(root / package, package, source_roots)
     _add_init_files(root / package)
-    topics, imports = _python_topics(registry, package)
-    (root / package / "topics.py").write_text(render("python/topics.py.j2", topics=topics, imports=imports), encoding="utf-8")
+    topics, imports = _python_topics(registry, package, betterproto)
+    (root / package / "topics.py").write_text(
+        render("python/topics.py.j2", topics=topics, imports=imports), encoding="utf-8"
+    )
     (root / package / "__init__.py").write_text(
         render("python/__init__.py.j2", version=settings.version), encoding="utf-8"
     )
     (root / package / "py.typed").write_text("", encoding="utf-8")
+    message_runtime = '"betterproto2==0.10.0"' if betterproto else '"protobuf>=7.35.1,<8"'
     (root / "pyproject.toml").write_text(
-        render("python/pyproject.toml.j2", settings=settings.python, version=settings.version), encoding="utf-8"
+        render(
+            "python/pyproject.toml.j2", settings=settings.python, version=settings.version, message_runtime=message_runtime
+        ),
+        encoding="utf-8",
     )
 
 
-def _python_topics(registry: Registry, package: str) -> tuple[list[PythonTopic], list[PythonImport]]:
+def _python_topics(
+    registry: Registry, package: str, betterproto: bool
+) -> tuple[list[PythonTopic], list[PythonImport]]:
     imports: dict[str, PythonImport] = {}
     topics = []
     for binding in registry.topics:
         message = registry.messages[binding.message]
-        module_path = message.file.removesuffix(".proto").replace("/", ".").replace("-", "_") + "_pb2"
+        # protoc writes a module per .proto file; betterproto2 a package per proto package.
+        if betterproto:
+            module_path = message.package
+        else:
+            module_path = message.file.removesuffix(".proto").replace("/", ".").replace("-", "_") + "_pb2"
         parent, _, module = module_path.rpartition(".")
         alias = "_" + module_path.replace(".", "_")
         imports[alias] = PythonImport(f"{package}.{parent}" if parent else package, module, alias)
@@ -109,6 +135,13 @@ def _refuse_duplicate_constants(topics: list[PythonTopic], registry: Registry) -
                 location=f"{binding.location.path}:{binding.location.line}:{binding.location.column}",
             )
         seen[constant] = binding.name
+
+
+def _betterproto_plugin() -> Path:
+    plugin = Path(sys.executable).parent / "protoc-gen-python_betterproto2"
+    if not plugin.is_file():
+        raise ContractsError("python.runtime = betterproto needs betterproto2-compiler: pip install 'contracts[betterproto]'")
+    return plugin
 
 
 def _prefix_imports(package_dir: Path, package: str, source_roots: set[str]) -> None:

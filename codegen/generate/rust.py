@@ -46,7 +46,8 @@ class RustTopic:
 
 def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     # BTreeMap keeps map fields in key order, so encodings match Go's and Python's deterministic output.
-    return [{"local": str(PROTOC_GEN_PROST.ensure()), "out": f"{NAME}/src", "opt": ["btree_map=."]}]
+    # strategy all: prost writes one file per proto package, whichever directories its files are in.
+    return [{"local": str(PROTOC_GEN_PROST.ensure()), "out": f"{NAME}/src", "opt": ["btree_map=."], "strategy": "all"}]
 
 
 def render_package(registry: Registry, settings: Settings, tree: Path) -> None:

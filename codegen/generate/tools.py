@@ -39,8 +39,13 @@ class Plugin:
         print(f"installing {self.name} {self.version} into {self.home} ...", file=sys.stderr)
         partial = self.home.with_name(self.home.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        result = subprocess.run(self._install_command(partial), capture_output=True, text=True, check=False,
-                                env={**os.environ, "GOBIN": str(partial / "bin")})
+        result = subprocess.run(
+            self._install_command(partial),
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "GOBIN": str(partial / "bin")},
+        )
         if result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ContractsError(f"installing {self.name} {self.version} failed: {tail[0]}")
