@@ -10,8 +10,21 @@ from codegen.model import Registry, parse_retention
 from codegen.rules.base import finding, rule
 
 KEY_SCALARS = frozenset(
-    {"string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64",
-     "fixed32", "fixed64", "sfixed32", "sfixed64"}
+    {
+        "string",
+        "bytes",
+        "bool",
+        "int32",
+        "int64",
+        "uint32",
+        "uint64",
+        "sint32",
+        "sint64",
+        "fixed32",
+        "fixed64",
+        "sfixed32",
+        "sfixed64",
+    }
 )
 CLEANUP_POLICIES = ("delete", "compact")
 # Either TYPE:NAME with a non-empty name, or a bare name (no colon) that means User:NAME.
@@ -28,12 +41,15 @@ def key_field(registry: Registry) -> Iterator[Finding]:
         if target is None:
             yield finding(topic.location, "TOPIC_KEY_FIELD", f'key "{topic.key}" is not a field of {topic.message}')
         elif target.repeated or target.is_map:
-            yield finding(topic.location, "TOPIC_KEY_FIELD", f'key "{topic.key}" is a repeated or map field; a key is one value')
+            yield finding(
+                topic.location, "TOPIC_KEY_FIELD", f'key "{topic.key}" is a repeated or map field; a key is one value'
+            )
         elif target.kind == "message" or (target.kind == "scalar" and target.type_name not in KEY_SCALARS):
             yield finding(
                 topic.location,
                 "TOPIC_KEY_FIELD",
-                f'key "{topic.key}" has type {target.type_name}; a key must be a string, bytes, integer, bool or enum field',
+                f'key "{topic.key}" has type {target.type_name}; '
+                "a key must be a string, bytes, integer, bool or enum field",
             )
 
 
@@ -41,7 +57,9 @@ def key_field(registry: Registry) -> Iterator[Finding]:
 def partitions_positive(registry: Registry) -> Iterator[Finding]:
     for topic in registry.topics:
         if topic.partitions is not None and topic.partitions < 1:
-            yield finding(topic.location, "TOPIC_PARTITIONS_POSITIVE", f"partitions is {topic.partitions}; it must be at least 1")
+            yield finding(
+                topic.location, "TOPIC_PARTITIONS_POSITIVE", f"partitions is {topic.partitions}; it must be at least 1"
+            )
 
 
 @rule("TOPIC_REPLICATION_FACTOR_POSITIVE", "Replication factor is at least 1 when set.")
@@ -94,7 +112,13 @@ def principal_valid(registry: Registry) -> Iterator[Finding]:
         for role, principals in (("producers", topic.producers), ("consumers", topic.consumers)):
             seen: set[str] = set()
             for principal in principals:
-                if not PRINCIPAL.match(principal):
+                if principal.rsplit(":", 1)[-1] == "*":
+                    yield finding(
+                        topic.location,
+                        "TOPIC_PRINCIPAL_VALID",
+                        f'{role} entry "{principal}" is a wildcard; a contract names the principals it trusts',
+                    )
+                elif not PRINCIPAL.match(principal):
                     yield finding(
                         topic.location,
                         "TOPIC_PRINCIPAL_VALID",
