@@ -153,7 +153,7 @@ def _input_key(root: RegistryRoot, languages: Sequence[str]) -> str:
     config = root.path / CONFIG_FILE
     if config.is_file():
         digest.update(config.read_bytes())
-    for template in template_files():
+    for template in template_files(languages):
         digest.update(template.name.encode() + template.read_bytes())
     for source in _generator_sources():
         digest.update(source.name.encode() + source.read_bytes())

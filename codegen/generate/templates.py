@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,5 +28,6 @@ def render(template: str, **data: Any) -> str:
     return _environment().get_template(template).render(**data)
 
 
-def template_files() -> list[Path]:
-    return sorted(path for path in TEMPLATES_DIR.rglob("*") if path.is_file())
+def template_files(languages: Iterable[str]) -> list[Path]:
+    """The templates of these languages (not docs/ or new/: editing those cannot change gen's output)."""
+    return sorted(path for language in languages for path in (TEMPLATES_DIR / language).rglob("*") if path.is_file())
