@@ -182,7 +182,9 @@ def docs(
 @app.command()
 @user_errors
 def new(
-    domain: Annotated[str, typer.Argument(help="Domain: the package's first part, lower_snake_case (e.g. billing).")],
+    domain: Annotated[
+        str, typer.Argument(help="The package without its version, lower_snake_case (billing, billing.invoices).")
+    ],
     message: Annotated[str, typer.Argument(help="Message type name, PascalCase (e.g. InvoicePaid).")],
     topic: Annotated[
         str | None, typer.Option("--topic", help="Topic name (default <domain>.<message-in-kebab-case>.v<N>).")

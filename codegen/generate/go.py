@@ -69,12 +69,11 @@ def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
 
 
 def _go_topics(registry: Registry, settings: Settings) -> tuple[list[GoTopic], list[GoImport]]:
-    imports: dict[str, GoImport] = {"contracts": GoImport("contracts", settings.go.runtime_module)}
+    imports: dict[str, GoImport] = {settings.go.runtime_module: GoImport("contracts", settings.go.runtime_module)}
     topics = []
     for binding in registry.topics:
         message = registry.messages[binding.message]
-        alias = go_package_name(message.package)
-        imports[alias] = GoImport(alias, go_import_path(settings, message.file))
+        alias = _import_alias(imports, go_import_path(settings, message.file), go_package_name(message.package))
         go_type = f"{alias}.{go_camel_case(message.name)}"
         key_field = message.field_named(binding.key) if binding.key else None
         topics.append(
@@ -90,6 +89,17 @@ def _go_topics(registry: Registry, settings: Settings) -> tuple[list[GoTopic], l
         )
     # gofmt keeps one import block sorted by path.
     return topics, sorted(imports.values(), key=lambda i: i.path)
+
+
+def _import_alias(imports: dict[str, GoImport], path: str, package_name: str) -> str:
+    """One alias per import path; `a_b.v1` and `ab.v1` both want `abv1`, so the second gets `abv1_2`."""
+    if path not in imports:
+        taken = {item.alias for item in imports.values()}
+        alias, suffix = package_name, 2
+        while alias in taken:
+            alias, suffix = f"{package_name}_{suffix}", suffix + 1
+        imports[path] = GoImport(alias, path)
+    return imports[path].alias
 
 
 def _key_expression(key_field: Field) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from codegen.rules.naming import identifier_form
+
 PYTHON_KEYWORDS = frozenset(
     [
         "False",
@@ -103,8 +105,8 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z]|[0-9]|\b|_)|[A-Z]?[a-z]+|[A-Z]+|[0-9]+
 
 
 def topic_constant(topic_name: str) -> str:
-    """`audit.events.v1` -> `AUDIT_EVENTS_V1` (Python and Rust constants)."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", topic_name).strip("_").upper()
+    """`audit.events.v1` -> `AUDIT_EVENTS_V1` (Python and Rust constants; lint keeps them unique)."""
+    return identifier_form(topic_name)
 
 
 def topic_go_name(topic_name: str) -> str:

@@ -105,7 +105,6 @@ def _python_topics(
                 doc=message.comment.replace('"""', "'''"),
             )
         )
-    _refuse_duplicate_constants(topics, registry)
     return topics, sorted(imports.values(), key=lambda i: i.alias)
 
 
@@ -123,18 +122,6 @@ def _literals(binding: TopicBinding) -> dict[str, str]:
         "consumers": repr(tuple(binding.consumers)),
         "compatibility": repr(binding.compatibility),
     }
-
-
-def _refuse_duplicate_constants(topics: list[PythonTopic], registry: Registry) -> None:
-    seen: dict[str, str] = {}
-    for binding in registry.topics:
-        constant = topic_constant(binding.name)
-        if constant in seen and seen[constant] != binding.name:
-            raise ContractsError(
-                f'topics "{seen[constant]}" and "{binding.name}" both become the identifier {constant}: rename one',
-                location=f"{binding.location.path}:{binding.location.line}:{binding.location.column}",
-            )
-        seen[constant] = binding.name
 
 
 def _betterproto_plugin() -> Path:

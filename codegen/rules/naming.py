@@ -50,6 +50,29 @@ def name_version(registry: Registry) -> Iterator[Finding]:
             )
 
 
+def identifier_form(topic_name: str) -> str:
+    """The name generated code gives a topic: `audit.events.v1` -> `AUDIT_EVENTS_V1` (and `AuditEventsV1`)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", topic_name).strip("_").upper()
+
+
+@rule("TOPIC_IDENTIFIER_COLLISION", "Topic names stay distinct as generated identifiers (AUDIT_EVENTS_V1).")
+def identifier_collision(registry: Registry) -> Iterator[Finding]:
+    by_identifier: dict[str, list[TopicBinding]] = defaultdict(list)
+    for topic in registry.topics:
+        by_identifier[identifier_form(topic.name)].append(topic)
+    for identifier, bindings in by_identifier.items():
+        names = sorted({b.name for b in bindings})
+        if len(names) < 2 or len(names) != len({n.replace(".", "_") for n in names}):
+            continue  # one name, or already a TOPIC_NAME_COLLISION
+        for binding in bindings:
+            others = ", ".join(f'"{name}"' for name in names if name != binding.name)
+            yield finding(
+                binding.location,
+                "TOPIC_IDENTIFIER_COLLISION",
+                f'topic "{binding.name}" and {others} would both become {identifier} in generated code',
+            )
+
+
 @rule("TOPIC_NAME_COLLISION", "Topic names stay distinct when '.' and '_' are treated alike (Kafka's metric names do).")
 def name_collision(registry: Registry) -> Iterator[Finding]:
     by_normal_form: dict[str, list[TopicBinding]] = defaultdict(list)
