@@ -33,8 +33,16 @@ def breaking(root: RegistryRoot, against: str) -> list[Finding]:
         previous_image, previous_root = against_job.result()
         categories = categories_job.result()
     buf_run = buf.start(
-        ["breaking", str(current_image), "--against", str(previous_image), "--error-format", "json",
-         "--config", ALL_CATEGORIES_CONFIG],
+        [
+            "breaking",
+            str(current_image),
+            "--against",
+            str(previous_image),
+            "--error-format",
+            "json",
+            "--config",
+            ALL_CATEGORIES_CONFIG,
+        ],
         cwd=root.path,
     )
     current = build_registry(read_image(current_image), root)
@@ -87,7 +95,11 @@ class _CompatibilityLevels:
                     self.type_users.setdefault(type_name, set()).add(topic.name)
 
     def keep(
-        self, record: dict[str, object], categories: dict[str, frozenset[str]], root: RegistryRoot, previous_root: RegistryRoot
+        self,
+        record: dict[str, object],
+        categories: dict[str, frozenset[str]],
+        root: RegistryRoot,
+        previous_root: RegistryRoot,
     ) -> Finding | None:
         file_name, line = str(record.get("path", "")), int(str(record.get("start_line", 1)))
         if not file_name:
@@ -198,7 +210,9 @@ def topic_renamed(previous: Registry, current: Registry) -> Iterator[Finding]:
     for name, before in _by_name(previous).items():
         after = now_by_message.get(before.message)
         if name not in now and after is not None and after.name != name:
-            yield _at(after.location, "TOPIC_RENAMED", f'topic "{name}" of {before.message} was renamed to "{after.name}"')
+            yield _at(
+                after.location, "TOPIC_RENAMED", f'topic "{name}" of {before.message} was renamed to "{after.name}"'
+            )
 
 
 @topic_rule("TOPIC_REBOUND", "A topic keeps its message type: one type per topic, for its whole life.")
@@ -206,7 +220,9 @@ def topic_rebound(previous: Registry, current: Registry) -> Iterator[Finding]:
     for before, after in _same_topics(previous, current):
         if before.message != after.message:
             yield _at(
-                after.location, "TOPIC_REBOUND", f'topic "{after.name}" was bound to {before.message} and is now bound to {after.message}'
+                after.location,
+                "TOPIC_REBOUND",
+                f'topic "{after.name}" was bound to {before.message} and is now bound to {after.message}',
             )
 
 
@@ -229,11 +245,15 @@ def topic_partitions_decreased(previous: Registry, current: Registry) -> Iterato
             )
 
 
-@topic_rule("TOPIC_CLEANUP_POLICY_CHANGED", "cleanup_policy stays: switching delete/compact changes what readers can rely on.")
+@topic_rule(
+    "TOPIC_CLEANUP_POLICY_CHANGED", "cleanup_policy stays: switching delete/compact changes what readers can rely on."
+)
 def topic_cleanup_policy_changed(previous: Registry, current: Registry) -> Iterator[Finding]:
     for before, after in _same_topics(previous, current):
         old, new = before.cleanup_policy or "delete", after.cleanup_policy or "delete"
         if old != new:
             yield _at(
-                after.location, "TOPIC_CLEANUP_POLICY_CHANGED", f'cleanup_policy of topic "{after.name}" changed from {old} to {new}'
+                after.location,
+                "TOPIC_CLEANUP_POLICY_CHANGED",
+                f'cleanup_policy of topic "{after.name}" changed from {old} to {new}',
             )

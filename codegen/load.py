@@ -84,16 +84,22 @@ def _git_ref_image(root: RegistryRoot, ref: str) -> tuple[Path, RegistryRoot]:
         raise ContractsError(f"--against {ref!r} is not a file, a directory or a git ref of {root.path}")
     commit = resolved.stdout.strip()
     prefix = _git(root.path, "rev-parse", "--show-prefix").stdout.strip().rstrip("/")
+    # Run in a subdirectory, git archive looks for that subdirectory inside the tree it is given,
+    # which `commit:prefix` already is: archive from the top of the repository instead.
+    top_level = _git(root.path, "rev-parse", "--show-toplevel").stdout.strip() or str(root.path)
     image = buf.cache_dir() / "images" / f"git-{commit}-{hashlib.sha256(prefix.encode()).hexdigest()[:12]}.binpb"
     with tempfile.TemporaryDirectory(prefix="contracts-against-") as checkout:
         tree = f"{commit}:{prefix}" if prefix else commit
         archive = subprocess.run(
-            ["git", "-C", str(root.path), "archive", "--format=tar", tree], capture_output=True, check=False
+            ["git", "-C", top_level, "archive", "--format=tar", tree], capture_output=True, check=False
         )
         if archive.returncode != 0:
             raise ContractsError(f"cannot read {ref} from git: {archive.stderr.decode(errors='replace').strip()}")
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(checkout, filter="data")
+        try:
+            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                tar.extractall(checkout, filter="data")
+        except tarfile.ReadError:
+            pass  # git archives a commit without files as a lone pax header, which tarfile refuses
         if not (Path(checkout) / "buf.yaml").is_file():
             raise ContractsError(f"{ref} has no buf.yaml in {prefix or 'the repository root'}: nothing to compare with")
         other = open_root(Path(checkout))

@@ -29,7 +29,9 @@ def one_type_per_topic(registry: Registry) -> Iterator[Finding]:
             continue
         where = ", ".join(f"{b.message} ({b.location.path}:{b.location.line})" for b in bindings)
         for binding in bindings:
-            yield finding(binding.location, "TOPIC_ONE_TYPE", f'topic "{name}" is bound by {len(bindings)} message types: {where}')
+            yield finding(
+                binding.location, "TOPIC_ONE_TYPE", f'topic "{name}" is bound by {len(bindings)} message types: {where}'
+            )
 
 
 @rule("TOPIC_NAME_REQUIRED", "A topic binding names its topic.")
@@ -47,7 +49,8 @@ def message_top_level(registry: Registry) -> Iterator[Finding]:
             yield finding(
                 topic.location,
                 "TOPIC_MESSAGE_TOP_LEVEL",
-                f"{topic.message} is nested in {message.parent}: move it to the top level of its file to bind it to a topic",
+                f"{topic.message} is nested in {message.parent}: "
+                "move it to the top level of its file to bind it to a topic",
             )
 
 
