@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
+from codegen.buf import buf_binary
 from codegen.errors import ContractsError
 
 CONFIG_FILE = "contracts.toml"
@@ -67,11 +70,38 @@ class RegistryRoot:
         python = replace(self.settings.python, runtime=runtime)
         return replace(self, settings=replace(self.settings, python=python))
 
-    def proto_files(self) -> list[Path]:
-        files: list[Path] = []
+    def proto_files(self) -> list[str]:
+        """Root-relative paths of the .proto files, as buf finds them (regular files only, sorted)."""
+        files: list[str] = []
+        base = str(self.path)
         for module in self.modules:
-            files.extend(sorted((self.path / module).rglob("*.proto")))
+            for directory, subdirs, names in os.walk(os.path.join(base, module)):
+                subdirs.sort()
+                files.extend(
+                    os.path.relpath(os.path.join(directory, name), base)
+                    for name in sorted(names)
+                    if name.endswith(".proto") and os.path.isfile(os.path.join(directory, name))
+                )
         return files
+
+    def content_hash(self) -> str:
+        """A hash of everything buf compiles: equal hashes, equal images (and equal generated code)."""
+        digest = hashlib.sha256()
+        digest.update(buf_binary().encode())
+        for name in ("buf.yaml", "buf.lock"):
+            config = self.path / name
+            if config.is_file():
+                digest.update(name.encode() + b"\0" + config.read_bytes() + b"\0")
+        for relative in self.proto_files():
+            try:
+                with open(self.path / relative, "rb") as proto:
+                    content = proto.read()
+            except OSError as error:
+                raise ContractsError(
+                    f"cannot read file: {error.strerror or error}", location=f"{relative}:1:1"
+                ) from None
+            digest.update(relative.encode() + b"\0" + content + b"\0")
+        return digest.hexdigest()
 
 
 def open_root(path: Path) -> RegistryRoot:

@@ -23,28 +23,9 @@ from codegen.errors import ContractsError
 from codegen.model import Registry, build_registry
 
 
-def working_tree_hash(root: RegistryRoot) -> str:
-    digest = hashlib.sha256()
-    digest.update(buf.buf_binary().encode())
-    for name in ("buf.yaml", "buf.lock"):
-        config = root.path / name
-        if config.is_file():
-            digest.update(name.encode() + b"\0" + config.read_bytes() + b"\0")
-    for proto in root.proto_files():
-        if not proto.is_file():
-            continue  # buf skips directories and dangling links named *.proto; so does the hash
-        relative = str(proto.relative_to(root.path))
-        try:
-            content = proto.read_bytes()
-        except OSError as error:
-            raise ContractsError(f"cannot read file: {error.strerror or error}", location=f"{relative}:1:1") from None
-        digest.update(relative.encode() + b"\0" + content + b"\0")
-    return digest.hexdigest()
-
-
 def build_image(root: RegistryRoot) -> Path:
     """Compile the working tree (or reuse the cached image of identical inputs)."""
-    image = buf.cache_dir() / "images" / f"tree-{working_tree_hash(root)}.binpb"
+    image = buf.cache_dir() / "images" / f"tree-{root.content_hash()}.binpb"
     if not image.is_file():
         _buf_build(root.path, image)
     return image

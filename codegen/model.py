@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -206,8 +207,8 @@ class _TopicOptionReader:
     """
 
     def __init__(self, descriptors: descriptor_pb2.FileDescriptorSet) -> None:
-        self._extension = None
-        self._options_class = None
+        self._extension: Any = None
+        self._options_class: Any = None
         if not any(f.package == "contracts.v1" for f in descriptors.file):
             return
         pool = descriptor_pool.DescriptorPool()
@@ -226,7 +227,7 @@ class _TopicOptionReader:
         parsed = self._options_class.FromString(options.SerializeToString())
         if not parsed.HasExtension(self._extension):
             return None
-        topic = parsed.Extensions[self._extension]
+        topic: Any = parsed.Extensions[self._extension]
         return {
             "name": topic.name,
             "key": topic.key,
@@ -281,8 +282,7 @@ class _FileBuilder:
         for index, enum in enumerate(proto.enum_type):
             self._enum(enum, (*path, _MESSAGE_ENUMS, index), full_name, full_name)
         fields = tuple(
-            self._field(one, (*path, _MESSAGE_FIELDS, index), proto, nested)
-            for index, one in enumerate(proto.field)
+            self._field(one, (*path, _MESSAGE_FIELDS, index), proto, nested) for index, one in enumerate(proto.field)
         )
         option = self.topics.read(proto.options) if proto.HasField("options") else None
         topic = None
@@ -321,8 +321,14 @@ class _FileBuilder:
             map_key = _field_type(key_proto)[1]
             value_kind, value_type = _field_type(value_proto)
             map_value = Field(
-                name="value", number=2, type_name=value_type, kind=value_kind, repeated=False,
-                comment="", location=self._location(path), json_name="value",
+                name="value",
+                number=2,
+                type_name=value_type,
+                kind=value_kind,
+                repeated=False,
+                comment="",
+                location=self._location(path),
+                json_name="value",
             )
         oneof = None
         if proto.HasField("oneof_index") and not proto.proto3_optional:

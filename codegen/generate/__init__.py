@@ -11,8 +11,9 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,13 +22,17 @@ from codegen import __version__, buf
 from codegen.config import CONFIG_FILE, RegistryRoot
 from codegen.errors import ContractsError
 from codegen.findings import Finding
-from codegen.generate import go, python, rust
 from codegen.generate.templates import template_files
-from codegen.load import build_image, load_registry, working_tree_hash
-from codegen.rules import run_registry_rules
 from codegen.toolchain import PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION
 
-LANGUAGES: dict[str, ModuleType] = {python.NAME: python, go.NAME: go, rust.NAME: rust}
+# One module per language under codegen/generate, imported when used: a no-op gen imports none.
+LANGUAGES = ("python", "go", "rust")
+
+
+def _language(name: str) -> ModuleType:
+    return import_module(f"codegen.generate.{name}")
+
+
 # Build output that tools put inside generated packages; never ours to report or delete.
 IGNORED_NAMES = frozenset({"target", "build", "dist", "__pycache__", ".venv", "Cargo.lock", ".mypy_cache"})
 
@@ -51,7 +56,7 @@ def parse_languages(text: str) -> list[str]:
     unknown = [lang for lang in languages if lang not in LANGUAGES]
     if unknown or not languages:
         raise ContractsError(f"--lang takes a comma-separated list of {', '.join(LANGUAGES)}; got {text!r}")
-    return sorted(set(languages), key=list(LANGUAGES).index)
+    return sorted(set(languages), key=LANGUAGES.index)
 
 
 def generate(root: RegistryRoot, languages: Sequence[str], out: Path, check: bool = False) -> GenerationResult:
@@ -60,6 +65,9 @@ def generate(root: RegistryRoot, languages: Sequence[str], out: Path, check: boo
     stamp = _stamp_path(out)
     if _stamp_matches(stamp, key, out):
         return GenerationResult(cached=True)
+    from codegen.load import load_registry
+    from codegen.rules import run_registry_rules
+
     registry = load_registry(root)
     findings = run_registry_rules(registry)
     if findings:
@@ -68,7 +76,7 @@ def generate(root: RegistryRoot, languages: Sequence[str], out: Path, check: boo
         tree = Path(scratch)
         _run_plugins(root, registry, languages, tree)
         for language in languages:
-            LANGUAGES[language].render_package(registry, root.settings, tree)
+            _language(language).render_package(registry, root.settings, tree)
         new_files = _tree_files(tree, languages)
         old_files = _tree_files(out, languages)
         if check:
@@ -79,7 +87,9 @@ def generate(root: RegistryRoot, languages: Sequence[str], out: Path, check: boo
 
 
 def _run_plugins(root: RegistryRoot, registry: Any, languages: Sequence[str], tree: Path) -> None:
-    plugins = [plugin for lang in languages for plugin in LANGUAGES[lang].plugins(registry, root.settings)]
+    from codegen.load import build_image
+
+    plugins = [plugin for lang in languages for plugin in _language(lang).plugins(registry, root.settings)]
     template = json.dumps({"version": "v2", "plugins": plugins})
     result = buf.run(["generate", str(build_image(root)), "--template", template, "-o", str(tree)], cwd=root.path)
     if result.returncode != 0:
@@ -87,18 +97,28 @@ def _run_plugins(root: RegistryRoot, registry: Any, languages: Sequence[str], tr
 
 
 def _tree_files(base: Path, languages: Iterable[str]) -> dict[str, Path]:
-    files: dict[str, Path] = {}
-    for language in languages:
-        top = base / language
-        if not top.is_dir():
+    return {name: Path(path) for name, path in _walk(str(base), languages).items()}
+
+
+def _walk(base: str, languages: Iterable[str]) -> dict[str, str]:
+    """Relative name -> absolute path of every generated file; plain strings and scandir, since the
+    no-op check walks thousands of files and pathlib objects would cost more than the walk itself."""
+    files: dict[str, str] = {}
+    prefix = len(base) + 1
+    pending = [os.path.join(base, language) for language in languages]
+    while pending:
+        try:
+            entries = sorted(os.scandir(pending.pop()), key=lambda entry: entry.name)
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        for directory, subdirs, names in os.walk(top):
-            subdirs[:] = sorted(d for d in subdirs if not _ignored(d))
-            for name in names:
-                if not _ignored(name):
-                    path = Path(directory) / name
-                    files[path.relative_to(base).as_posix()] = path
-    return files
+        for entry in entries:
+            if _ignored(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            else:
+                files[entry.path[prefix:]] = entry.path
+    return dict(sorted(files.items()))
 
 
 def _ignored(name: str) -> bool:
@@ -147,7 +167,7 @@ def _remove_empty_dirs(out: Path, tops: set[str]) -> None:
 def _input_key(root: RegistryRoot, languages: Sequence[str]) -> str:
     digest = hashlib.sha256()
     parts: list[str] = [__version__, PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION, ",".join(languages)]
-    parts.append(working_tree_hash(root))
+    parts.append(root.content_hash())
     parts.append(repr(root.settings))  # includes what command-line flags override
     digest.update("\0".join(parts).encode())
     config = root.path / CONFIG_FILE
@@ -170,10 +190,10 @@ def _stamp_path(out: Path) -> Path:
     return buf.cache_dir() / "gen-stamps" / f"{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:24]}.json"
 
 
-def _fingerprint(files: dict[str, Path]) -> dict[str, list[int]]:
+def _fingerprint(files: Mapping[str, str | Path]) -> dict[str, list[int]]:
     fingerprint = {}
     for name, path in files.items():
-        status = path.stat()
+        status = os.stat(path)
         fingerprint[name] = [status.st_size, status.st_mtime_ns]
     return fingerprint
 
@@ -186,7 +206,7 @@ def _stamp_matches(stamp: Path, key: str, out: Path) -> bool:
     if recorded.get("key") != key:
         return False
     languages = sorted({name.split("/", 1)[0] for name in recorded.get("files", {})})
-    return bool(recorded.get("files")) and _fingerprint(_tree_files(out, languages)) == recorded["files"]
+    return bool(recorded.get("files")) and _fingerprint(_walk(str(out), languages)) == recorded["files"]
 
 
 def _write_stamp(stamp: Path, key: str, out: Path, files: dict[str, Path]) -> None:

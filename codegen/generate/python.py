@@ -75,15 +75,16 @@ def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
     message_runtime = '"betterproto2==0.10.0"' if betterproto else '"protobuf>=7.35.1,<8"'
     (root / "pyproject.toml").write_text(
         render(
-            "python/pyproject.toml.j2", settings=settings.python, version=settings.version, message_runtime=message_runtime
+            "python/pyproject.toml.j2",
+            settings=settings.python,
+            version=settings.version,
+            message_runtime=message_runtime,
         ),
         encoding="utf-8",
     )
 
 
-def _python_topics(
-    registry: Registry, package: str, betterproto: bool
-) -> tuple[list[PythonTopic], list[PythonImport]]:
+def _python_topics(registry: Registry, package: str, betterproto: bool) -> tuple[list[PythonTopic], list[PythonImport]]:
     imports: dict[str, PythonImport] = {}
     topics = []
     for binding in registry.topics:
@@ -127,7 +128,9 @@ def _literals(binding: TopicBinding) -> dict[str, str]:
 def _betterproto_plugin() -> Path:
     plugin = Path(sys.executable).parent / "protoc-gen-python_betterproto2"
     if not plugin.is_file():
-        raise ContractsError("python.runtime = betterproto needs betterproto2-compiler: pip install 'contracts[betterproto]'")
+        raise ContractsError(
+            "python.runtime = betterproto needs betterproto2-compiler: pip install 'contracts[betterproto]'"
+        )
     return plugin
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
 @cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # only when rendering: the no-op check lists templates without loading Jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
