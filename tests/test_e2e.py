@@ -435,14 +435,12 @@ class Env:
 
     # Producing --------------------------------------------------------------------------
 
-    def produce(
-        self, language: str, topic: Topic[Any], binding: Binding, count: int, config: Mapping[str, str] | None = None
-    ) -> list[Sent]:
+    def produce(self, language: str, topic: Topic[Any], binding: Binding, count: int) -> list[Sent]:
         if language != "python":
             lines = self.start(language, "produce", topic.name, str(count)).lines()
             return [Sent(x["index"], x["partition"], x["offset"], x["key"], x["ce_id"]) for x in lines]
         with Producer(
-            source=SOURCES["python"], config=config, registry=CollectorRegistry(), bootstrap_servers=self.bootstrap
+            source=SOURCES["python"], registry=CollectorRegistry(), bootstrap_servers=self.bootstrap
         ) as producer:
             futures = [producer.send(topic, binding.build(i)) for i in range(count)]
             deliveries = [future.result(timeout=30) for future in futures]
@@ -690,32 +688,17 @@ def committed(bootstrap: str, group: str, topic: str) -> int:
         consumer.close()
 
 
-PYTHON_PARTITIONER_BUG = (
-    "runtime/python/src/contracts_runtime/producer.py: PRODUCER_DEFAULTS lack partitioner=murmur2_random, so "
-    "librdkafka's default (consistent_random: CRC32) puts keyed records on other partitions than the Go and "
-    "Rust runtimes (murmur2, like the Java client)"
-)
-
-
 @pytest.mark.kafka
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "writer",
-    [
-        "go",
-        "rust",
-        pytest.param("python", marks=pytest.mark.xfail(reason=PYTHON_PARTITIONER_BUG, strict=True)),
-        "python-murmur2",
-    ],
+    ["go", "rust", "python"],
 )
 def test_keys_land_on_the_java_clients_partition(env: Env, writer: str) -> None:
     """Message i, whichever language wrote it, lands on murmur2(key) % partitions, as with the
-    Java client, so one key's records stay in order across producers of any language.
-    python-murmur2 is the Python runtime with `partitioner=murmur2_random` in its config."""
+    Java client, so one key's records stay in order across producers of any language."""
     binding = BINDINGS["audit"]
     topic = env.topics.fresh(binding, partitions=12)
-    language, _, variant = writer.partition("-")
-    config = {"partitioner": "murmur2_random"} if variant == "murmur2" else None
-    sent = env.produce(language, topic, binding, 24, config)
+    sent = env.produce(writer, topic, binding, 24)
     placed = [(s.index, s.key, s.partition) for s in sent]
     assert placed == [(s.index, s.key, murmur2_partition((s.key or "").encode(), 12)) for s in sent]

@@ -17,7 +17,7 @@ from contracts_runtime.errors import (
 )
 from contracts_runtime.health import Health, HealthServer, ProgressCheck, liveness, serve_health
 from contracts_runtime.metrics import Metrics, metrics_wsgi_app, start_metrics_server
-from contracts_runtime.producer import Delivery, Producer
+from contracts_runtime.producer import Delivery, DeliveryHandle, Producer
 from contracts_runtime.topic import EncodedRecord, ProtoMessage, Topic, TopicSettings
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "DecodeError",
     "Delivery",
     "DeliveryError",
+    "DeliveryHandle",
     "EncodedRecord",
     "Health",
     "HealthServer",

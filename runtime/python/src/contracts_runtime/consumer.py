@@ -4,17 +4,20 @@ Guarantee: a record's offset is stored only after its handler succeeded or after
 was written to the dead-letter topic and Kafka acknowledged that write. Stored offsets are
 committed by librdkafka in the background (`auto.commit.interval.ms`) and synchronously on
 rebalance and close, so a crash replays at most the records of the last commit interval.
+
+The per-record path is kept to a handful of calls: one pass over the headers, cached timestamp
+and `ce_time` conversions, spans only when a tracer provider is configured, and metrics gathered
+per subscription and added to Prometheus once per fetched batch.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Final, Generic, Self, TypeVar, Unpack, cast
+from typing import Any, Final, Generic, Self, TypeAlias, TypeVar, Unpack, cast
 
 from confluent_kafka import Consumer as KafkaConsumer
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
@@ -25,7 +28,7 @@ from contracts_runtime import envelope
 from contracts_runtime._client import ErrorWatch, check_connection, check_topics, librdkafka_log, log
 from contracts_runtime.config import ConfigValue, ConnectionOptions, client_config
 from contracts_runtime.errors import DeadLetterError, DecodeError, KafkaConfigError, WrongTypeError
-from contracts_runtime.metrics import Metrics
+from contracts_runtime.metrics import Metrics, TopicMetrics, observe_many
 from contracts_runtime.producer import Producer
 from contracts_runtime.topic import ProtoMessage, Topic
 from contracts_runtime.tracing import Tracing
@@ -41,6 +44,8 @@ CONSUMER_DEFAULTS: Final[Mapping[str, str]] = {
 # Set after the caller's config: the at-least-once guarantee depends on it.
 _FORCED: Final[Mapping[str, str]] = {"enable.auto.offset.store": "false"}
 _MAX_ERROR_TEXT: Final = 1000
+# Entries of the conversion caches (timestamps, ce_time, ce_source) before they are emptied.
+_CACHE_SIZE: Final = 4096
 # librdkafka properties that only consumers know: left out of the dead-letter producer's config
 # (librdkafka would warn about each), everything else (security, sockets, ...) is shared.
 _CONSUMER_ONLY_PREFIXES: Final = (
@@ -104,6 +109,93 @@ Handler = Callable[[Record[M]], object]
 BatchHandler = Callable[[list[Record[M]]], object]
 
 
+def _field_setter(name: str) -> Callable[[Record[Any], object], None]:
+    setter: Callable[[Record[Any], object], None] = getattr(Record, name).__set__
+    return setter
+
+
+_RECORD_FIELDS: Final = tuple(item.name for item in fields(Record))
+if _RECORD_FIELDS != (
+    "message",
+    "topic",
+    "partition",
+    "offset",
+    "key",
+    "headers",
+    "timestamp",
+    "ce_id",
+    "ce_source",
+    "ce_time",
+):
+    raise AssertionError("Record's fields changed: update _new_record")
+(
+    _set_message,
+    _set_topic,
+    _set_partition,
+    _set_offset,
+    _set_key,
+    _set_headers,
+    _set_timestamp,
+    _set_ce_id,
+    _set_ce_source,
+    _set_ce_time,
+) = (_field_setter(name) for name in _RECORD_FIELDS)
+_new_object: Final = object.__new__
+
+
+def _new_record(  # noqa: PLR0917 (positional: keywords cost a tenth of the call)
+    message: Any,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    headers: list[tuple[str, bytes | None]],
+    timestamp: datetime | None,
+    ce_id: str | None,
+    ce_source: str | None,
+    ce_time: datetime | None,
+) -> Record[Any]:
+    """A Record built through its slots: a frozen dataclass's __init__ costs twice as much."""
+    record: Record[Any] = _new_object(Record)
+    _set_message(record, message)
+    _set_topic(record, topic)
+    _set_partition(record, partition)
+    _set_offset(record, offset)
+    _set_key(record, key)
+    _set_headers(record, headers)
+    _set_timestamp(record, timestamp)
+    _set_ce_id(record, ce_id)
+    _set_ce_source(record, ce_source)
+    _set_ce_time(record, ce_time)
+    return record
+
+
+class _Tally:
+    """What one subscription handled since its last push to Prometheus (once per fetched batch).
+
+    Only the thread that polls touches it, so plain lists and ints do.
+    """
+
+    __slots__ = ("consumed", "durations", "lags", "series")
+
+    def __init__(self, series: TopicMetrics) -> None:
+        self.series = series
+        self.consumed = 0
+        self.durations: list[float] = []
+        self.lags: list[float] = []
+
+    def push(self) -> None:
+        if self.consumed:
+            self.series.consumed.inc(self.consumed)
+            self.consumed = 0
+        if self.durations:
+            observe_many(self.series.handle_duration, self.durations)
+            self.durations = []
+        if self.lags:
+            observe_many(self.series.end_to_end_lag, self.lags)
+            self.lags = []
+
+
 @dataclass(frozen=True, slots=True)
 class _Subscription:
     topic: Topic[Any]
@@ -112,6 +204,7 @@ class _Subscription:
     max_messages: int
     max_wait: float
     dlq_topic: str
+    tally: _Tally = field(compare=False)
 
 
 class Consumer:
@@ -167,8 +260,13 @@ class Consumer:
             raise
         self._subscriptions: dict[str, _Subscription] = {}
         self._dead_letters: Producer | None = None
-        self._stopping = threading.Event()
+        self._stopping = False  # a plain flag: stop() may be called from a signal handler
         self._closed = False
+        self._wall_offset = 0.0  # time.time() - time.perf_counter(), taken per fetched batch
+        # Conversion caches: records of one batch mostly share their timestamp, ce_time and ce_source.
+        self._timestamps: dict[int, datetime] = {}
+        self._ce_times: dict[bytes, tuple[datetime | None, float | None]] = {}
+        self._sources: dict[bytes, str] = {}
 
     @property
     def client(self) -> KafkaConsumer:
@@ -179,7 +277,7 @@ class Consumer:
 
     def subscribe(self, topic: Topic[M], handler: Handler[M], *, dlq_topic: str | None = None) -> None:
         """Call `handler` with each record of `topic`, one at a time."""
-        self._add(_Subscription(topic, handler, False, 1, 0.0, dlq_topic or topic.dlq_name))
+        self._add(_Subscription(topic, handler, False, 1, 0.0, dlq_topic or topic.dlq_name, self._tally(topic)))
 
     def subscribe_batch(
         self,
@@ -198,7 +296,12 @@ class Consumer:
         """
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
-        self._add(_Subscription(topic, handler, True, max_messages, max_wait, dlq_topic or topic.dlq_name))
+        self._add(
+            _Subscription(topic, handler, True, max_messages, max_wait, dlq_topic or topic.dlq_name, self._tally(topic))
+        )
+
+    def _tally(self, topic: Topic[Any]) -> _Tally:
+        return _Tally(self._metrics.topic(topic.name))
 
     def _add(self, subscription: _Subscription) -> None:
         name = subscription.topic.name
@@ -216,8 +319,8 @@ class Consumer:
         """Consume until `stop()`, `stop_after` records or `timeout` seconds; returns the records processed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         processed = 0
-        self._stopping.clear()
-        while not self._stopping.is_set():
+        self._stopping = False
+        while not self._stopping:
             if stop_after is not None and processed >= stop_after:
                 break
             wait = poll_timeout
@@ -231,7 +334,7 @@ class Consumer:
 
     def stop(self) -> None:
         """Make `run()` return after the records in hand (safe from other threads and signal handlers)."""
-        self._stopping.set()
+        self._stopping = True
 
     def poll_once(self, timeout: float = 1.0, *, limit: int | None = None) -> int:
         """Fetch what is available within `timeout` (at most `limit` records), process it; returns the count."""
@@ -243,39 +346,42 @@ class Consumer:
         if not self._subscriptions:
             raise RuntimeError("subscribe to a topic before polling")
         self._errors.raise_if_fatal()
-        messages = [message for message in self._fetch(timeout, limit) if self._usable(message)]
+        fetched = self._fetch(timeout, limit)
+        messages = [message for message in fetched if message.error() is None]
+        if len(messages) < len(fetched):
+            for message in fetched:
+                error = message.error()
+                if error is not None:
+                    self._on_fetch_error(error)
+        self._wall_offset = time.time() - time.perf_counter()
+        subscriptions = self._subscriptions
         done: set[int] = set()  # indexes into messages whose offsets are stored
         batches: dict[str, list[tuple[int, Message]]] = {}
         try:
             for index, message in enumerate(messages):
-                if interruptible and self._stopping.is_set():
+                if interruptible and self._stopping:
                     break
-                subscription = self._subscriptions[message.topic() or ""]
+                subscription = subscriptions[message.topic() or ""]
                 if subscription.batch:
                     batches.setdefault(subscription.topic.name, []).append((index, message))
                     continue
                 self._process(subscription, message)
                 done.add(index)
             for name, items in batches.items():
-                subscription = self._subscriptions[name]
+                subscription = subscriptions[name]
                 size = subscription.max_messages
                 for start in range(0, len(items), size):
                     chunk = items[start : start + size]
                     self._process_batch(subscription, [message for _, message in chunk])
                     done.update(index for index, _ in chunk)
         finally:
+            for subscription in subscriptions.values():
+                subscription.tally.push()
             if len(done) < len(messages):
                 # Fetched but not processed (stop, or an error escaped): fetch them again later, so
                 # that no later stored offset can move the commit past them.
                 self._rewind([message for index, message in enumerate(messages) if index not in done])
         return len(done)
-
-    def _usable(self, message: Message) -> bool:
-        error = message.error()
-        if error is None:
-            return True
-        self._on_fetch_error(error)
-        return False
 
     def _rewind(self, messages: list[Message]) -> None:
         first: dict[tuple[str, int], int] = {}
@@ -323,122 +429,188 @@ class Consumer:
     # --- one record -------------------------------------------------------------------
 
     def _process(self, subscription: _Subscription, message: Message) -> None:
-        topic = subscription.topic
-        series = self._metrics.topic(topic.name)
-        record = self._decode(subscription, message)
-        if record is None:
+        decoded = self._decode(subscription, message)
+        if decoded is None:
             self._store(message)
             return
+        record, produced = decoded
+        tally = subscription.tally
         started = time.perf_counter()
+        tracing = self._tracing
+        if tracing.enabled and tracing.recording():
+            failure = self._process_traced(subscription, record)
+        else:
+            try:
+                subscription.handler(record)
+                failure = None
+            except Exception as error:
+                failure = self._retry(
+                    lambda: subscription.handler(record), f"handler of {subscription.topic.name}", error
+                )
+        ended = time.perf_counter()
+        tally.durations.append(ended - started)
+        if failure is None:
+            tally.consumed += 1
+            if produced is not None:
+                lag = ended + self._wall_offset - produced
+                tally.lags.append(lag if lag > 0.0 else 0.0)
+        else:
+            self._dead_letter(subscription, [message], envelope.REASON_HANDLER_ERROR, failure)
+        # Stored at once, not gathered: a handler that blocks next must not hold back this offset.
+        self._store(message)
+
+    def _process_traced(self, subscription: _Subscription, record: Record[Any]) -> Exception | None:
         with self._tracing.process(
-            topic.name,
+            subscription.topic.name,
             group=self.group_id,
             partition=record.partition,
             offset=record.offset,
             key=record.key,
             headers=record.headers,
         ) as span:
-            failure = self._call_with_retries(lambda: subscription.handler(record), f"handler of {topic.name}")
+            failure = self._call_with_retries(
+                lambda: subscription.handler(record), f"handler of {subscription.topic.name}"
+            )
             _mark(span, failure)
-        series.handle_duration.observe(time.perf_counter() - started)
-        if failure is None:
-            series.consumed.inc()
-            self._observe_lag(series.end_to_end_lag, record)
-        else:
-            self._dead_letter(subscription, [message], envelope.REASON_HANDLER_ERROR, failure)
-        self._store(message)
+        return failure
 
-    def _decode(self, subscription: _Subscription, message: Message) -> Record[Any] | None:
-        """The record, or None after dead-lettering a wrong-type or undecodable one."""
-        headers = _headers(message)
+    def _decode(self, subscription: _Subscription, message: Message) -> tuple[Record[Any], float | None] | None:
+        """The record and when it was produced (Unix seconds: ce_time, else the Kafka timestamp, else
+        None), or None after dead-lettering a wrong-type or undecodable record."""
+        headers = cast(_HeaderList, message.headers()) or []
+        # The first occurrence of each header wins: reversed, the first ones are inserted last.
+        first = dict(reversed(headers)) if headers else _NO_HEADERS
         try:
-            decoded = subscription.topic.decode(message.value(), headers)
+            decoded = subscription.topic._decode_value(message.value(), first.get(envelope.CE_TYPE))
         except WrongTypeError as error:
             self._dead_letter(subscription, [message], envelope.REASON_WRONG_TYPE, error)
             return None
         except DecodeError as error:
             self._dead_letter(subscription, [message], envelope.REASON_DECODE_ERROR, error)
             return None
-        ce_id = ce_source = ce_time = None
-        for name, value in headers:  # one pass over the headers, first occurrence wins
-            if name == envelope.CE_ID and ce_id is None:
-                ce_id = value
-            elif name == envelope.CE_SOURCE and ce_source is None:
-                ce_source = value
-            elif name == envelope.CE_TIME and ce_time is None:
-                ce_time = value
+        # The conversions below are cached: the records of a batch mostly share these values.
         timestamp_type, timestamp_ms = message.timestamp()
-        return Record(
-            message=decoded,
-            topic=message.topic() or "",
-            partition=message.partition() or 0,
-            offset=message.offset() or 0,
-            key=message.key(),
-            headers=headers,
-            timestamp=datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_type else None,
-            ce_id=None if ce_id is None else ce_id.decode("utf-8", "replace"),
-            ce_source=None if ce_source is None else ce_source.decode("utf-8", "replace"),
-            ce_time=envelope.parse_ce_time(ce_time),
+        timestamp = None
+        if timestamp_type:
+            timestamp = self._timestamps.get(timestamp_ms) or self._timestamp(timestamp_ms)
+        raw_time = first.get(envelope.CE_TIME)
+        ce_time, produced = _NO_TIME if raw_time is None else self._ce_times.get(raw_time) or self._ce_time(raw_time)
+        if produced is None and timestamp_type:
+            produced = timestamp_ms / 1000
+        raw_source = first.get(envelope.CE_SOURCE)
+        ce_source = None if raw_source is None else self._sources.get(raw_source) or self._source(raw_source)
+        ce_id = first.get(envelope.CE_ID)
+        record = _new_record(
+            decoded,
+            message.topic() or "",
+            message.partition() or 0,
+            message.offset() or 0,
+            message.key(),
+            headers,
+            timestamp,
+            None if ce_id is None else ce_id.decode("utf-8", "replace"),
+            ce_source,
+            ce_time,
         )
+        return record, produced
+
+    def _timestamp(self, millis: int) -> datetime:
+        """The Kafka timestamp as a datetime, into the cache."""
+        if len(self._timestamps) >= _CACHE_SIZE:
+            self._timestamps.clear()
+        moment = self._timestamps[millis] = datetime.fromtimestamp(millis / 1000, UTC)
+        return moment
+
+    def _ce_time(self, value: bytes) -> tuple[datetime | None, float | None]:
+        """`ce_time` parsed, and as Unix seconds, into the cache."""
+        if len(self._ce_times) >= _CACHE_SIZE:
+            self._ce_times.clear()
+        parsed = envelope.parse_ce_time(value)
+        converted = self._ce_times[value] = (parsed, None if parsed is None else parsed.timestamp())
+        return converted
+
+    def _source(self, value: bytes) -> str:
+        """`ce_source` as text, into the cache."""
+        if len(self._sources) >= _CACHE_SIZE:
+            self._sources.clear()
+        text = self._sources[value] = value.decode("utf-8", "replace")
+        return text
 
     def _call_with_retries(self, call: Callable[[], object], what: str) -> Exception | None:
         """Run `call` per the retry policy; returns the last error, or None once it succeeded."""
+        try:
+            call()
+            return None
+        except Exception as error:
+            return self._retry(call, what, error)
+
+    def _retry(self, call: Callable[[], object], what: str, error: Exception) -> Exception | None:
+        """The rest of the retry policy after the first call failed with `error`."""
         attempts = self.retry.attempts
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, attempts):
+            delay = self.retry.delay(attempt)
+            log.warning(
+                "%s failed (attempt %d of %d), retry in %.2fs: %s", what, attempt, attempts, delay, _one_line(error)
+            )
+            time.sleep(delay)
             try:
                 call()
                 return None
-            except Exception as error:
-                if attempt == attempts:
-                    log.error("%s failed %d times, dead-lettering: %s", what, attempts, _one_line(error))
-                    return error
-                delay = self.retry.delay(attempt)
-                log.warning(
-                    "%s failed (attempt %d of %d), retry in %.2fs: %s", what, attempt, attempts, delay, _one_line(error)
-                )
-                time.sleep(delay)
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _observe_lag(histogram: Any, record: Record[Any]) -> None:
-        produced = record.ce_time or record.timestamp
-        if produced is not None:
-            histogram.observe(max(0.0, time.time() - produced.timestamp()))
+            except Exception as next_error:
+                error = next_error
+        log.error("%s failed %d times, dead-lettering: %s", what, attempts, _one_line(error))
+        return error
 
     # --- batches ----------------------------------------------------------------------
 
     def _process_batch(self, subscription: _Subscription, messages: list[Message]) -> None:
-        topic = subscription.topic
-        series = self._metrics.topic(topic.name)
+        tally = subscription.tally
         records: list[Record[Any]] = []
+        produced_at: list[float | None] = []
         decoded_messages: list[Message] = []
         for message in messages:
-            record = self._decode(subscription, message)
-            if record is not None:
-                records.append(record)
+            decoded = self._decode(subscription, message)
+            if decoded is not None:
+                records.append(decoded[0])
+                produced_at.append(decoded[1])
                 decoded_messages.append(message)
         if records:
             started = time.perf_counter()
-            partition = records[0].partition if len({r.partition for r in records}) == 1 else None
-            with self._tracing.process_batch(
-                topic.name, group=self.group_id, partition=partition, headers=[r.headers for r in records]
-            ) as span:
+            tracing = self._tracing
+            if tracing.enabled and tracing.recording():
+                failure = self._process_batch_traced(subscription, records, decoded_messages)
+            else:
                 failure = self._call_with_retries(
-                    lambda: subscription.handler(records), f"batch handler of {topic.name}"
+                    lambda: subscription.handler(records), f"batch handler of {subscription.topic.name}"
                 )
                 if failure is not None:
-                    failed = self._one_by_one(subscription, records, decoded_messages)
-                    _mark(span, failure if failed else None)
-            series.handle_duration.observe(time.perf_counter() - started)
+                    self._one_by_one(subscription, records, decoded_messages)
+            ended = time.perf_counter()
+            tally.durations.append(ended - started)
             if failure is None:
-                series.consumed.inc(len(records))
-                for record in records:
-                    self._observe_lag(series.end_to_end_lag, record)
-        self._store_batch(messages)
+                tally.consumed += len(records)
+                now = ended + self._wall_offset
+                tally.lags += [max(0.0, now - produced) for produced in produced_at if produced is not None]
+        self._store_batch(subscription.topic.name, messages)
+
+    def _process_batch_traced(
+        self, subscription: _Subscription, records: list[Record[Any]], messages: list[Message]
+    ) -> Exception | None:
+        partition = records[0].partition if len({r.partition for r in records}) == 1 else None
+        with self._tracing.process_batch(
+            subscription.topic.name, group=self.group_id, partition=partition, headers=[r.headers for r in records]
+        ) as span:
+            failure = self._call_with_retries(
+                lambda: subscription.handler(records), f"batch handler of {subscription.topic.name}"
+            )
+            if failure is not None:
+                failed = self._one_by_one(subscription, records, messages)
+                _mark(span, failure if failed else None)
+        return failure
 
     def _one_by_one(self, subscription: _Subscription, records: list[Record[Any]], messages: list[Message]) -> int:
         """After a batch failed: each record alone, once; dead-letter those that fail. Returns their number."""
-        series = self._metrics.topic(subscription.topic.name)
+        tally = subscription.tally
         failures: list[tuple[Message, Exception]] = []
         for record, message in zip(records, messages, strict=True):
             try:
@@ -446,8 +618,10 @@ class Consumer:
             except Exception as error:
                 failures.append((message, error))
             else:
-                series.consumed.inc()
-                self._observe_lag(series.end_to_end_lag, record)
+                tally.consumed += 1
+                produced = record.ce_time or record.timestamp
+                if produced is not None:
+                    tally.lags.append(max(0.0, time.time() - produced.timestamp()))
         for message, failure in failures:
             self._dead_letter(subscription, [message], envelope.REASON_HANDLER_ERROR, failure)
         return len(failures)
@@ -462,7 +636,7 @@ class Consumer:
         text = _one_line(error)[:_MAX_ERROR_TEXT].encode()
         pending = []
         for message in messages:
-            headers: list[tuple[str, bytes | str | None]] = list(_headers(message))
+            headers: list[tuple[str, bytes | str | None]] = list(cast(_HeaderList, message.headers()) or [])
             headers += [
                 (envelope.DLQ_REASON, reason.encode()),
                 (envelope.DLQ_ERROR, text),
@@ -490,7 +664,7 @@ class Consumer:
                 reason,
                 text.decode(),
             )
-            self._metrics.topic(subscription.topic.name).dead_lettered(reason).inc()
+            subscription.tally.series.dead_lettered(reason).inc()
 
     def _dead_letter_producer(self) -> Producer:
         if self._dead_letters is None:
@@ -511,15 +685,15 @@ class Consumer:
                 "could not store offset %s[%s]@%s: %s", message.topic(), message.partition(), message.offset(), error
             )
 
-    def _store_batch(self, messages: list[Message]) -> None:
-        next_offsets: dict[tuple[str, int], int] = {}
-        for message in messages:
-            key = (message.topic() or "", message.partition() or 0)
-            next_offsets[key] = max(next_offsets.get(key, 0), (message.offset() or 0) + 1)
+    def _store_batch(self, topic: str, messages: list[Message]) -> None:
+        # A batch holds one topic, and offsets ascend within a partition: its last record has the highest
+        # (were it not so, a lower stored offset would replay records, never skip one).
+        last = {message.partition(): message for message in messages}
         try:
             self._kafka.store_offsets(
                 offsets=[
-                    TopicPartition(topic, partition, offset) for (topic, partition), offset in next_offsets.items()
+                    TopicPartition(topic, partition or 0, (message.offset() or 0) + 1)
+                    for partition, message in last.items()
                 ]
             )
         except KafkaException as error:
@@ -599,9 +773,11 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _headers(message: Message) -> list[tuple[str, bytes | None]]:
-    # A consumed record's headers are a list of (name, value) pairs, or None without headers.
-    return cast(list[tuple[str, bytes | None]], message.headers() or [])
+# A consumed record's headers: a list of (name, value) pairs (None without headers). An alias, so
+# that cast() does not build the subscripted type anew per record.
+_HeaderList: TypeAlias = list[tuple[str, bytes | None]]
+_NO_HEADERS: Final[dict[str, bytes | None]] = {}
+_NO_TIME: Final[tuple[None, None]] = (None, None)
 
 
 def _partitions(partitions: list[TopicPartition]) -> str:

@@ -7,6 +7,7 @@ error), so every client of a process that uses the same registry shares the same
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Final
 from wsgiref.simple_server import WSGIServer
@@ -89,6 +90,7 @@ class TopicMetrics:
     def __init__(self, metrics: Metrics, topic: str) -> None:
         self._metrics = metrics
         self._topic = topic
+        self._dead_lettered: dict[str, Counter] = {}
         self.produced = metrics.records_produced.labels(topic)
         self.produce_errors = metrics.produce_errors.labels(topic)
         self.consumed = metrics.records_consumed.labels(topic)
@@ -97,7 +99,39 @@ class TopicMetrics:
         self.end_to_end_lag = metrics.end_to_end_lag.labels(topic)
 
     def dead_lettered(self, reason: str) -> Counter:
-        return self._metrics.records_dead_lettered.labels(self._topic, reason)
+        child = self._dead_lettered.get(reason)
+        if child is None:
+            child = self._dead_lettered[reason] = self._metrics.records_dead_lettered.labels(self._topic, reason)
+        return child
+
+
+def observe_many(histogram: Histogram, values: Iterable[float | None]) -> None:
+    """`histogram.observe(value)` for every value that is not None, in bulk.
+
+    `observe` takes two locks per value; the runtime observes once per record, so it collects the
+    values and adds them here with one increment per bucket touched. prometheus_client has no
+    public call for that: this reads the child's buckets (`_upper_bounds`, `_buckets`, `_sum`) and
+    falls back to `observe` when a version lays them out differently.
+    """
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for value in values:
+            if value is not None:
+                histogram.observe(value)
+        return
+    counts = [0] * len(bounds)
+    amount = 0.0
+    for value in values:
+        if value is not None:
+            counts[bisect_left(bounds, value)] += 1  # the first bucket whose bound is >= value
+            amount += value
+    if any(counts):
+        total.inc(amount)
+        for index, count in enumerate(counts):
+            if count:
+                buckets[index].inc(count)
 
 
 def start_metrics_server(

@@ -152,7 +152,10 @@ class Topic(Generic[M]):
 
     def decode(self, value: bytes | None, headers: envelope.Headers | None) -> M:
         """The message in a record, after checking its `ce_type` (envelope, "Decoding")."""
-        actual = envelope.header(headers, envelope.CE_TYPE)
+        return self._decode_value(value, envelope.header(headers, envelope.CE_TYPE))
+
+    def _decode_value(self, value: bytes | None, actual: bytes | None) -> M:
+        """`decode` once the first `ce_type` header is known (the consumer reads all headers in one pass)."""
         if actual != self._type_name_bytes:
             raise WrongTypeError(
                 self.name, self.type_name, None if actual is None else actual.decode("utf-8", "replace")

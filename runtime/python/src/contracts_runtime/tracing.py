@@ -56,6 +56,25 @@ class Tracing:
     def __init__(self, tracer_provider: TracerProvider | None = None, *, enabled: bool = True) -> None:
         self.enabled = enabled
         self._tracer = trace.get_tracer(INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider)
+        # None: decided per record by the global provider (the API's proxy follows it as well).
+        self._given: bool | None = None
+        if tracer_provider is not None and not isinstance(tracer_provider, trace.ProxyTracerProvider):
+            self._given = not isinstance(tracer_provider, trace.NoOpTracerProvider)
+
+    def recording(self) -> bool:
+        """Whether spans would go anywhere: tracing is enabled and a tracer provider is configured.
+
+        Without one, OpenTelemetry's API hands out no-op spans, but creating them and injecting or
+        extracting their (empty) context still costs microseconds per record; callers skip all of
+        it when this is False. It is asked per record, so a global provider set later is picked up
+        as the API's own proxy tracer would.
+        """
+        if not self.enabled:
+            return False
+        if self._given is not None:
+            return self._given
+        provider = trace._TRACER_PROVIDER  # set once by trace.set_tracer_provider (or OTEL_PYTHON_TRACER_PROVIDER)
+        return provider is not None and not isinstance(provider, trace.NoOpTracerProvider)
 
     def start_send(self, topic: str, key: bytes | None) -> tuple[Span | None, list[tuple[str, bytes]]]:
         """Start a `send {topic}` span; returns it and the trace-context headers to add to the record."""
