@@ -51,7 +51,9 @@ def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     mappings = [
         f"M{f.name}={go_import_path(settings, f.name)};{go_package_name(f.package)}" for f in registry.local_files()
     ]
-    return [{"local": str(PROTOC_GEN_GO.ensure()), "out": NAME, "opt": ["paths=source_relative", *mappings]}]
+    # strategy all: one plugin process for the registry instead of one per directory.
+    options = ["paths=source_relative", *mappings]
+    return [{"local": str(PROTOC_GEN_GO.ensure()), "out": NAME, "opt": options, "strategy": "all"}]
 
 
 def render_package(registry: Registry, settings: Settings, tree: Path) -> None:

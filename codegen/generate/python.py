@@ -42,8 +42,9 @@ def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
         return [{"local": str(_betterproto_plugin()), "out": out, "strategy": "all"}]
     wrapper = str(protoc_wrapper())
     return [
-        {"protoc_builtin": "python", "protoc_path": wrapper, "out": out},
-        {"protoc_builtin": "pyi", "protoc_path": wrapper, "out": out},
+        # strategy all: buf's default starts protoc (a Python process here) once per directory.
+        {"protoc_builtin": "python", "protoc_path": wrapper, "out": out, "strategy": "all"},
+        {"protoc_builtin": "pyi", "protoc_path": wrapper, "out": out, "strategy": "all"},
     ]
 
 
