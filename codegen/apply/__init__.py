@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from confluent_kafka.admin import AdminClient
 
 from codegen.apply.cluster import read_cluster
-from codegen.apply.connection import CONNECT_TIMEOUT_SECONDS, ConnectionFlags, connect, kafka_settings
 from codegen.apply.desired import DesiredState, desired_state
 from codegen.apply.executor import ApplyFailed, execute
 from codegen.apply.plan import Plan
@@ -22,6 +21,7 @@ from codegen.apply.planner import make_plan
 from codegen.apply.render import PlanFormat, parse_format, render_plan
 from codegen.config import RegistryRoot
 from codegen.errors import EXIT_FINDINGS, EXIT_OK, ContractsError
+from codegen.kafka import CONNECT_TIMEOUT_SECONDS, ConnectionFlags, connect, kafka_settings
 from codegen.load import load_registry
 from codegen.rules import run_registry_rules
 

@@ -24,10 +24,10 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ResourceType,
 )
 
-from codegen.apply.connection import REQUEST_TIMEOUT_SECONDS, describe_failure, failure
 from codegen.apply.desired import GROUP, MANAGED_CONFIGS, TOPIC, AclSpec
 from codegen.apply.state import STATE_TOPIC, read_state
 from codegen.errors import ContractsError
+from codegen.kafka import REQUEST_TIMEOUT_SECONDS, describe_failure, failure
 
 RESOURCE_TYPES = {TOPIC: ResourceType.TOPIC, GROUP: ResourceType.GROUP}
 _RESOURCE_NAMES = {value: key for key, value in RESOURCE_TYPES.items()}

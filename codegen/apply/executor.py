@@ -26,10 +26,10 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from codegen.apply.cluster import acl_binding, acl_filter
-from codegen.apply.connection import REQUEST_TIMEOUT_SECONDS, describe_failure
 from codegen.apply.plan import AddPartitions, AlterConfig, CreateTopic, GrantAcl, Plan, RevokeAcl
 from codegen.apply.state import write_state
 from codegen.errors import ContractsError
+from codegen.kafka import REQUEST_TIMEOUT_SECONDS, describe_failure
 
 K = TypeVar("K")
 

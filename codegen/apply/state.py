@@ -16,9 +16,9 @@ from collections.abc import Mapping
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from codegen.apply.connection import REQUEST_TIMEOUT_SECONDS, client_settings, describe_failure
 from codegen.apply.desired import CLEANUP_POLICY, AclSpec, TopicSpec
 from codegen.errors import ContractsError
+from codegen.kafka import REQUEST_TIMEOUT_SECONDS, client_settings, describe_failure
 
 STATE_TOPIC = "_contracts-apply-state"
 STATE_TOPIC_PURPOSE = "apply's record of the ACLs the contracts grant"

@@ -1,42 +1,22 @@
 """What the cluster holds for the registry's topics: partitions, end offsets, consumer groups and lag.
 
 One snapshot per `contracts docs --bootstrap-servers` run, read with confluent_kafka's AdminClient
-within a bounded time. Connection settings come from the flag and the KAFKA_* environment, read by
-the runtime's `client_config` when contracts-runtime is installed (the same variables it reads).
+within a bounded time, connected as `contracts apply` connects (codegen/kafka.py).
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from codegen.errors import ContractsError
-
-CONNECT_TIMEOUT_SECONDS = 6.0
-REQUEST_TIMEOUT_SECONDS = 10.0
-_ENVIRONMENT = {
-    "security.protocol": "KAFKA_SECURITY_PROTOCOL",
-    "sasl.mechanism": "KAFKA_SASL_MECHANISM",
-    "sasl.username": "KAFKA_SASL_USERNAME",
-    "sasl.password": "KAFKA_SASL_PASSWORD",
-    "ssl.ca.location": "KAFKA_SSL_CA_LOCATION",
-    "ssl.certificate.location": "KAFKA_SSL_CERTIFICATE_LOCATION",
-    "ssl.key.location": "KAFKA_SSL_KEY_LOCATION",
-}
-# librdkafka logs connection failures to stderr; the error we raise says it in one line instead.
-_QUIET = logging.getLogger("codegen.docs.kafka")
-_QUIET.addHandler(logging.NullHandler())
-_QUIET.propagate = False
+from codegen.kafka import REQUEST_TIMEOUT_SECONDS, ConnectionFlags, connect, describe_failure, kafka_settings
 
 
 @dataclass(frozen=True)
@@ -87,28 +67,11 @@ class ClusterSnapshot:
     warnings: tuple[str, ...]
 
 
-def connection_settings(bootstrap_servers: str) -> dict[str, str]:
-    """librdkafka settings from the flag and the KAFKA_* environment."""
-    try:
-        from contracts_runtime.config import client_config
-        from contracts_runtime.errors import KafkaConfigError
-    except ImportError:  # the CLI works without the runtime library installed
-        settings = {"bootstrap.servers": bootstrap_servers}
-        settings.update({prop: os.environ[var] for prop, var in _ENVIRONMENT.items() if os.environ.get(var)})
-        return settings
-    try:
-        return client_config(bootstrap_servers=bootstrap_servers)
-    except KafkaConfigError as error:
-        raise ContractsError(str(error)) from None
-
-
 def read_cluster(topic_names: Iterable[str], bootstrap_servers: str) -> ClusterSnapshot:
     """Read the cluster's state of `topic_names`; raises ContractsError within a bounded time."""
-    settings = connection_settings(bootstrap_servers)
-    watch = _ErrorWatch()
-    config: dict[str, Any] = {**settings, "error_cb": watch, "logger": _QUIET}
-    admin = AdminClient(config)
-    metadata = _metadata(admin, settings, watch)
+    settings = kafka_settings(ConnectionFlags(bootstrap_servers=bootstrap_servers))
+    admin = connect(settings)
+    metadata = _result_of(lambda: admin.list_topics(timeout=REQUEST_TIMEOUT_SECONDS), "the topics")
     taken_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     names = sorted(set(topic_names))
     present = {name: metadata.topics[name] for name in names if name in metadata.topics}
@@ -137,48 +100,6 @@ def read_cluster(topic_names: Iterable[str], bootstrap_servers: str) -> ClusterS
     )
 
 
-class _ErrorWatch:
-    """librdkafka's error callback: keeps the last error, and the one that makes waiting pointless."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.last: KafkaError | None = None
-        self.fatal: KafkaError | None = None
-
-    def __call__(self, error: KafkaError) -> None:
-        with self._lock:
-            self.last = error
-            if error.code() == KafkaError._AUTHENTICATION or error.fatal():
-                self.fatal = error
-
-
-def _metadata(admin: AdminClient, settings: Mapping[str, str], watch: _ErrorWatch) -> Any:
-    """Cluster metadata within CONNECT_TIMEOUT_SECONDS; wrong credentials fail as soon as they are known."""
-    deadline = time.monotonic() + CONNECT_TIMEOUT_SECONDS
-    failure: object = None
-    while time.monotonic() < deadline and watch.fatal is None:
-        try:
-            return admin.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
-        except KafkaException as error:
-            failure = error.args[0] if error.args else error
-        admin.poll(0)  # serves the error callback, which is where wrong credentials show
-    cause = watch.fatal or watch.last or failure
-    where = f"{settings.get('bootstrap.servers')} (security.protocol={settings.get('security.protocol', 'PLAINTEXT')})"
-    if watch.fatal is not None:
-        raise ContractsError(f"Kafka at {where} refused the connection: {_explain(watch.fatal)}")
-    reason = _explain(cause) if isinstance(cause, KafkaError) else _one_line(str(cause or "no answer"))
-    raise ContractsError(f"cannot reach Kafka at {where} within {CONNECT_TIMEOUT_SECONDS:g}s: {reason}")
-
-
-def _explain(error: KafkaError) -> str:
-    text = _one_line(f"{error.name()}: {error.str()}")
-    if error.code() == KafkaError._AUTHENTICATION:
-        return f"authentication failed ({text}); check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
-    if error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE):
-        return f"no broker answered ({text}); check --bootstrap-servers and the network"
-    return text
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -187,11 +108,16 @@ def _result(future: Future[Any], what: str) -> Any:
     try:
         return future.result(timeout=REQUEST_TIMEOUT_SECONDS + 1)
     except KafkaException as error:
-        cause = error.args[0] if error.args else error
-        reason = _explain(cause) if isinstance(cause, KafkaError) else _one_line(str(cause))
-        raise ContractsError(f"cannot read {what} from Kafka: {reason}") from None
+        raise ContractsError(f"cannot read {what} from Kafka: {_one_line(describe_failure(error))}") from None
     except TimeoutError:
         raise ContractsError(f"cannot read {what} from Kafka within {REQUEST_TIMEOUT_SECONDS:g}s") from None
+
+
+def _result_of(call: Callable[[], Any], what: str) -> Any:
+    try:
+        return call()
+    except KafkaException as error:
+        raise ContractsError(f"cannot read {what} from Kafka: {_one_line(describe_failure(error))}") from None
 
 
 def _end_offsets(admin: AdminClient, partitions: Mapping[str, list[Any]]) -> dict[tuple[str, int], int]:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -22,6 +23,7 @@ from codegen import __version__, buf
 from codegen.config import CONFIG_FILE, RegistryRoot
 from codegen.errors import ContractsError
 from codegen.findings import Finding
+from codegen.generate.files import GeneratedFiles
 from codegen.generate.templates import template_files
 from codegen.toolchain import PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION
 
@@ -72,28 +74,40 @@ def generate(root: RegistryRoot, languages: Sequence[str], out: Path, check: boo
     findings = run_registry_rules(registry)
     if findings:
         raise RegistryRulesFailed(findings)
-    with tempfile.TemporaryDirectory(prefix="contracts-gen-") as scratch:
-        tree = Path(scratch)
-        _run_plugins(root, registry, languages, tree)
-        for language in languages:
-            _language(language).render_package(registry, root.settings, tree)
-        new_files = _tree_files(tree, languages)
-        old_files = _tree_files(out, languages)
-        if check:
-            return GenerationResult(stale=_differences(new_files, old_files, tree, out))
-        result = _sync(new_files, old_files, tree, out)
+    files = _run_plugins(root, registry, languages)
+    for language in languages:
+        _language(language).render_package(registry, root.settings, files)
+    old_files = _tree_files(out, languages)
+    if check:
+        return GenerationResult(stale=_differences(files, old_files))
+    result = _sync(files, old_files, out)
     _write_stamp(stamp, key, out, _tree_files(out, languages))
     return result
 
 
-def _run_plugins(root: RegistryRoot, registry: Any, languages: Sequence[str], tree: Path) -> None:
+def _run_plugins(root: RegistryRoot, registry: Any, languages: Sequence[str]) -> GeneratedFiles:
+    """One buf generate for every plugin; each writes a zip, read back into memory.
+
+    Zips instead of directories: buf writes a handful of files instead of thousands, and
+    nothing reaches the output directory before every language has succeeded.
+    """
     from codegen.load import build_image
 
     plugins = [plugin for lang in languages for plugin in _language(lang).plugins(registry, root.settings)]
-    template = json.dumps({"version": "v2", "plugins": plugins})
-    result = buf.run(["generate", str(build_image(root)), "--template", template, "-o", str(tree)], cwd=root.path)
-    if result.returncode != 0:
-        raise ContractsError(f"buf generate failed: {buf.first_error_line(result.stderr or result.stdout)}")
+    prefixes = [plugin["out"] for plugin in plugins]
+    zipped = [{**plugin, "out": f"plugin-{index}.zip"} for index, plugin in enumerate(plugins)]
+    template = json.dumps({"version": "v2", "plugins": zipped})
+    with tempfile.TemporaryDirectory(prefix="contracts-gen-") as scratch:
+        result = buf.run(["generate", str(build_image(root)), "--template", template, "-o", scratch], cwd=root.path)
+        if result.returncode != 0:
+            raise ContractsError(f"buf generate failed: {buf.first_error_line(result.stderr or result.stdout)}")
+        files: GeneratedFiles = {}
+        for index, prefix in enumerate(prefixes):
+            with zipfile.ZipFile(Path(scratch) / f"plugin-{index}.zip") as archive:
+                for member in archive.infolist():
+                    if not member.is_dir():
+                        files[f"{prefix}/{member.filename}"] = archive.read(member)
+    return files
 
 
 def _tree_files(base: Path, languages: Iterable[str]) -> dict[str, Path]:
@@ -125,33 +139,49 @@ def _ignored(name: str) -> bool:
     return name in IGNORED_NAMES or name.endswith(".egg-info")
 
 
-def _differences(new: dict[str, Path], old: dict[str, Path], tree: Path, out: Path) -> list[str]:
+def _differences(new: GeneratedFiles, old: dict[str, Path]) -> list[str]:
     report = [f"missing: {name}" for name in sorted(new.keys() - old.keys())]
-    report += [
-        f"stale: {name}" for name in sorted(new.keys() & old.keys()) if new[name].read_bytes() != old[name].read_bytes()
-    ]
+    report += [f"stale: {name}" for name in sorted(new.keys() & old.keys()) if not _unchanged(new[name], old[name])]
     report += [f"extra: {name}" for name in sorted(old.keys() - new.keys())]
     return sorted(report, key=lambda line: line.split(": ", 1)[1])
 
 
-def _sync(new: dict[str, Path], old: dict[str, Path], tree: Path, out: Path) -> GenerationResult:
-    """Copy what changed into `out`: unchanged files keep their bytes and their mtime."""
+def _sync(new: GeneratedFiles, old: dict[str, Path], out: Path) -> GenerationResult:
+    """Write what changed into `out`: unchanged files keep their bytes and their mtime.
+
+    A file that replaces another arrives by an atomic rename, so a reader never sees half of it;
+    a new file is written in place (there was nothing to see before)."""
     result = GenerationResult()
+    made: set[str] = set()
     for name in sorted(new):
-        content = new[name].read_bytes()
-        if name in old and old[name].read_bytes() == content:
+        if name in old and _unchanged(new[name], old[name]):
             continue
-        target = out / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_bytes(content)
-        os.replace(partial, target)
+        target = os.path.join(out, name)
+        directory = os.path.dirname(target)
+        if directory not in made:
+            os.makedirs(directory, exist_ok=True)
+            made.add(directory)
+        if name in old:
+            partial = os.path.join(directory, f".{os.path.basename(target)}.partial")
+            _write(partial, new[name])
+            os.replace(partial, target)
+        else:
+            _write(target, new[name])
         result.written.append(name)
     for name in sorted(old.keys() - new.keys()):
         old[name].unlink()
         result.deleted.append(name)
     _remove_empty_dirs(out, {name.split("/", 1)[0] for name in new})
     return result
+
+
+def _write(path: str, content: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(content)
+
+
+def _unchanged(content: bytes, path: Path) -> bool:
+    return path.stat().st_size == len(content) and path.read_bytes() == content
 
 
 def _remove_empty_dirs(out: Path, tops: set[str]) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from codegen.config import Settings
+from codegen.generate.files import GeneratedFiles
 from codegen.generate.names import go_camel_case, go_package_name, topic_go_name
 from codegen.generate.templates import render
 from codegen.generate.tools import PROTOC_GEN_GO
@@ -56,18 +56,13 @@ def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     return [{"local": str(PROTOC_GEN_GO.ensure()), "out": NAME, "opt": options, "strategy": "all"}]
 
 
-def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
-    root = tree / NAME
+def render_package(registry: Registry, settings: Settings, files: GeneratedFiles) -> None:
     topics, imports = _go_topics(registry, settings)
-    (root / "topics").mkdir(parents=True, exist_ok=True)
-    (root / "topics" / "topics.go").write_text(
-        render("go/topics.go.j2", topics=topics, imports=imports), encoding="utf-8"
-    )
-    (root / "go.mod").write_text(
-        render("go/go.mod.j2", go=settings.go, go_directive=GO_DIRECTIVE, protobuf_version=PROTOBUF_GO_VERSION),
-        encoding="utf-8",
-    )
-    (root / "go.sum").write_text(render("go/go.sum"), encoding="utf-8")
+    files[f"{NAME}/topics/topics.go"] = render("go/topics.go.j2", topics=topics, imports=imports).encode()
+    files[f"{NAME}/go.mod"] = render(
+        "go/go.mod.j2", go=settings.go, go_directive=GO_DIRECTIVE, protobuf_version=PROTOBUF_GO_VERSION
+    ).encode()
+    files[f"{NAME}/go.sum"] = render("go/go.sum").encode()
 
 
 def _go_topics(registry: Registry, settings: Settings) -> tuple[list[GoTopic], list[GoImport]]:

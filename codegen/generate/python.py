@@ -10,6 +10,7 @@ from typing import Any
 
 from codegen.config import Settings
 from codegen.errors import ContractsError
+from codegen.generate.files import GeneratedFiles
 from codegen.generate.names import PYTHON_KEYWORDS, topic_constant
 from codegen.generate.templates import render
 from codegen.generate.tools import protoc_wrapper
@@ -48,7 +49,7 @@ def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
+def render_package(registry: Registry, settings: Settings, files: GeneratedFiles) -> None:
     package = settings.python.package
     if not package.isidentifier() or package in PYTHON_KEYWORDS:
         raise ContractsError(
@@ -59,30 +60,23 @@ def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
             f"python.runtime {settings.python.runtime!r} is not one of {', '.join(PYTHON_RUNTIMES)}",
             location="contracts.toml",
         )
-    root = tree / NAME
+    package_dir = f"{NAME}/{package}"
     betterproto = settings.python.runtime == "betterproto"
     if not betterproto:
         source_roots = {f.name.split("/", 1)[0] for f in registry.local_files()}
-        _prefix_imports(root / package, package, source_roots)
-    _add_init_files(root / package)
+        _prefix_imports(files, package_dir, package, source_roots)
+    _add_init_files(files, package_dir)
     topics, imports = _python_topics(registry, package, betterproto)
-    (root / package / "topics.py").write_text(
-        render("python/topics.py.j2", topics=topics, imports=imports), encoding="utf-8"
-    )
-    (root / package / "__init__.py").write_text(
-        render("python/__init__.py.j2", version=settings.version), encoding="utf-8"
-    )
-    (root / package / "py.typed").write_text("", encoding="utf-8")
+    files[f"{package_dir}/topics.py"] = render("python/topics.py.j2", topics=topics, imports=imports).encode()
+    files[f"{package_dir}/__init__.py"] = render("python/__init__.py.j2", version=settings.version).encode()
+    files[f"{package_dir}/py.typed"] = b""
     message_runtime = '"betterproto2==0.10.0"' if betterproto else '"protobuf>=7.35.1,<8"'
-    (root / "pyproject.toml").write_text(
-        render(
-            "python/pyproject.toml.j2",
+    files[f"{NAME}/pyproject.toml"] = render(
+        "python/pyproject.toml.j2",
             settings=settings.python,
             version=settings.version,
             message_runtime=message_runtime,
-        ),
-        encoding="utf-8",
-    )
+    ).encode()
 
 
 def _python_topics(registry: Registry, package: str, betterproto: bool) -> tuple[list[PythonTopic], list[PythonImport]]:
@@ -135,7 +129,7 @@ def _betterproto_plugin() -> Path:
     return plugin
 
 
-def _prefix_imports(package_dir: Path, package: str, source_roots: set[str]) -> None:
+def _prefix_imports(files: GeneratedFiles, package_dir: str, package: str, source_roots: set[str]) -> None:
     """protoc writes absolute imports (`from audit.v1 import ...`); move them under our package.
 
     Without this the registry's top-level proto directories would become top-level
@@ -144,13 +138,20 @@ def _prefix_imports(package_dir: Path, package: str, source_roots: set[str]) -> 
     roots = "|".join(sorted(re.escape(r) for r in source_roots))
     import_line = re.compile(rf"^(from|import) ({roots})(\.| )", re.MULTILINE)
     module_name = re.compile(rf"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')({roots})\.")
-    for generated in sorted([*package_dir.rglob("*_pb2.py"), *package_dir.rglob("*_pb2.pyi")]):
-        text = generated.read_text(encoding="utf-8")
-        text = import_line.sub(rf"\1 {package}.\2\3", text)
-        text = module_name.sub(rf"\1{package}.\2.", text)
-        generated.write_text(text, encoding="utf-8")
+    for name, content in files.items():
+        if name.startswith(package_dir + "/") and name.endswith(("_pb2.py", "_pb2.pyi")):
+            text = import_line.sub(rf"\1 {package}.\2\3", content.decode())
+            files[name] = module_name.sub(rf"\1{package}.\2.", text).encode()
 
 
-def _add_init_files(package_dir: Path) -> None:
-    for directory in sorted(p for p in package_dir.rglob("*") if p.is_dir()):
-        (directory / "__init__.py").touch()
+def _add_init_files(files: GeneratedFiles, package_dir: str) -> None:
+    """Every directory of the package is a regular package (mypy and setuptools look for __init__.py)."""
+    directories = {package_dir}
+    for name in files:
+        if name.startswith(package_dir + "/"):
+            parent = name.rsplit("/", 1)[0]
+            while parent != package_dir and parent not in directories:
+                directories.add(parent)
+                parent = parent.rsplit("/", 1)[0]
+    for directory in directories:
+        files.setdefault(f"{directory}/__init__.py", b"")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from codegen.config import Settings
+from codegen.generate.files import GeneratedFiles
 from codegen.generate.names import rust_ident, rust_upper_camel, topic_constant
 from codegen.generate.templates import render
 from codegen.generate.tools import PROTOC_GEN_PROST
@@ -50,16 +50,14 @@ def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     return [{"local": str(PROTOC_GEN_PROST.ensure()), "out": f"{NAME}/src", "opt": ["btree_map=."], "strategy": "all"}]
 
 
-def render_package(registry: Registry, settings: Settings, tree: Path) -> None:
-    root = tree / NAME
+def render_package(registry: Registry, settings: Settings, files: GeneratedFiles) -> None:
     modules = _module_tree(registry)
     topics = [_rust_topic(registry, binding) for binding in registry.topics]
-    (root / "src" / "lib.rs").write_text(render("rust/lib.rs.j2", modules=modules), encoding="utf-8")
-    (root / "src" / "topics.rs").write_text(render("rust/topics.rs.j2", topics=topics), encoding="utf-8")
-    (root / "Cargo.toml").write_text(
-        render("rust/Cargo.toml.j2", rust=settings.rust, version=settings.version, prost_version=PROST_VERSION),
-        encoding="utf-8",
-    )
+    files[f"{NAME}/src/lib.rs"] = render("rust/lib.rs.j2", modules=modules).encode()
+    files[f"{NAME}/src/topics.rs"] = render("rust/topics.rs.j2", topics=topics).encode()
+    files[f"{NAME}/Cargo.toml"] = render(
+        "rust/Cargo.toml.j2", rust=settings.rust, version=settings.version, prost_version=PROST_VERSION
+    ).encode()
 
 
 def _module_tree(registry: Registry) -> list[RustModule]:

@@ -1,4 +1,5 @@
-"""Connection settings (flags, then KAFKA_* environment variables) and a connected AdminClient.
+"""How the CLI reaches Kafka (apply, docs): settings from flags, then KAFKA_* environment
+variables, and a connected AdminClient.
 
 The settings come from the runtime's `client_config`, so the CLI and the SDK read the same
 variables the same way; they never come from the contract. Connecting is bounded in time:
@@ -28,7 +29,7 @@ _PROBE_SECONDS = 0.5
 
 # librdkafka logs every failed connection attempt; keep it out of the user's terminal
 # (attach a handler to this logger to see it).
-KAFKA_LOG = logging.getLogger("contracts.apply.librdkafka")
+KAFKA_LOG = logging.getLogger("contracts.librdkafka")
 KAFKA_LOG.addHandler(logging.NullHandler())
 
 _HINTS = {
@@ -81,7 +82,7 @@ class _ErrorWatch:
 
 
 def client_settings(settings: Mapping[str, str]) -> dict[str, Any]:
-    """Settings plus the quiet logger, for every client apply creates (admin, state reader and writer)."""
+    """Settings plus the quiet logger, for every client the CLI creates."""
     return {**settings, "logger": KAFKA_LOG}
 
 
