@@ -6,6 +6,7 @@ import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -84,8 +85,11 @@ class RegistryRoot:
                 )
         return files
 
+    @cached_property
     def content_hash(self) -> str:
-        """A hash of everything buf compiles: equal hashes, equal images (and equal generated code)."""
+        """A hash of everything buf compiles: equal hashes, equal images (and equal generated code).
+
+        Computed once per command: lint, gen and breaking each ask for it more than once."""
         digest = hashlib.sha256()
         digest.update(buf_binary().encode())
         for name in ("buf.yaml", "buf.lock"):

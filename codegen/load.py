@@ -25,7 +25,7 @@ from codegen.model import Registry, build_registry
 
 def build_image(root: RegistryRoot) -> Path:
     """Compile the working tree (or reuse the cached image of identical inputs)."""
-    image = buf.cache_dir() / "images" / f"tree-{root.content_hash()}.binpb"
+    image = buf.cache_dir() / "images" / f"tree-{root.content_hash}.binpb"
     if not image.is_file():
         _buf_build(root.path, image)
     return image

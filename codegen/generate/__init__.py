@@ -7,6 +7,7 @@ was. A stamp of the inputs' content hash makes an unchanged registry a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -152,15 +153,11 @@ def _sync(new: GeneratedFiles, old: dict[str, Path], out: Path) -> GenerationRes
     A file that replaces another arrives by an atomic rename, so a reader never sees half of it;
     a new file is written in place (there was nothing to see before)."""
     result = GenerationResult()
-    made: set[str] = set()
-    for name in sorted(new):
-        if name in old and _unchanged(new[name], old[name]):
-            continue
+    changed = [name for name in sorted(new) if name not in old or not _unchanged(new[name], old[name])]
+    _make_directories(out, changed)
+    for name in changed:
         target = os.path.join(out, name)
         directory = os.path.dirname(target)
-        if directory not in made:
-            os.makedirs(directory, exist_ok=True)
-            made.add(directory)
         if name in old:
             partial = os.path.join(directory, f".{os.path.basename(target)}.partial")
             _write(partial, new[name])
@@ -173,6 +170,20 @@ def _sync(new: GeneratedFiles, old: dict[str, Path], out: Path) -> GenerationRes
         result.deleted.append(name)
     _remove_empty_dirs(out, {name.split("/", 1)[0] for name in new})
     return result
+
+
+def _make_directories(out: Path, names: list[str]) -> None:
+    """Create the directories these files need, parents first: one mkdir per new directory."""
+    needed: set[str] = set()
+    for name in names:
+        parent = os.path.dirname(name)
+        while parent and parent not in needed:
+            needed.add(parent)
+            parent = os.path.dirname(parent)
+    os.makedirs(out, exist_ok=True)
+    for directory in sorted(needed):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(os.path.join(out, directory))
 
 
 def _write(path: str, content: bytes) -> None:
@@ -197,7 +208,7 @@ def _remove_empty_dirs(out: Path, tops: set[str]) -> None:
 def _input_key(root: RegistryRoot, languages: Sequence[str]) -> str:
     digest = hashlib.sha256()
     parts: list[str] = [__version__, PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION, ",".join(languages)]
-    parts.append(root.content_hash())
+    parts.append(root.content_hash)
     parts.append(repr(root.settings))  # includes what command-line flags override
     digest.update("\0".join(parts).encode())
     config = root.path / CONFIG_FILE

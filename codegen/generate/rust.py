@@ -62,9 +62,12 @@ def render_package(registry: Registry, settings: Settings, files: GeneratedFiles
 
 def _module_tree(registry: Registry) -> list[RustModule]:
     top = RustModule("crate")
-    for package in sorted({f.package for f in registry.local_files()}):
-        first_file = next(f.name for f in registry.local_files() if f.package == package)
-        directory = first_file.rsplit("/", 1)[0] + "/" if "/" in first_file else ""
+    first_file: dict[str, str] = {}
+    for proto_file in registry.local_files():
+        first_file.setdefault(proto_file.package, proto_file.name)
+    for package in sorted(first_file):
+        name = first_file[package]
+        directory = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
         node = top
         for part in package.split("."):
             child = next((c for c in node.children if c.name == rust_ident(part)), None)
