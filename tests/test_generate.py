@@ -689,3 +689,43 @@ def _no_stray_output(tmp_path: Path) -> Iterator[None]:
     before = snapshot(GOLDEN)
     yield
     assert_same_snapshot(before, snapshot(GOLDEN))
+
+
+# The betterproto2 flavour
+
+
+def test_betterproto_flavour_binds_dataclasses_to_topics(tmp_path: Path, env: dict[str, str]) -> None:
+    registry = copy_registry(tmp_path / "registry", REPOSITORY)
+    out = tmp_path / "out"
+    gen_ok(registry, out, env, "--lang", "python", "--python-runtime", "betterproto")
+    package = out / "python" / "registry_contracts"
+    assert "class AuditEvent(betterproto2.Message)" in (package / "audit" / "v1" / "__init__.py").read_text()
+    assert not list(package.rglob("*_pb2.py")), "the betterproto flavour writes no protoc classes"
+    assert '"betterproto2==0.10.0"' in (out / "python" / "pyproject.toml").read_text()
+    program = """
+from registry_contracts.audit.v1 import AuditEvent
+from registry_contracts.email.v1 import EmailMessage
+from registry_contracts.topics import AUDIT_EVENTS_V1
+
+record = AUDIT_EVENTS_V1.encode(AuditEvent(zone_id="z1", labels={"a": "b"}))
+assert record.key == b"z1", record.key
+assert dict(record.headers)["ce_type"] == b"audit.v1.AuditEvent"
+event = AUDIT_EVENTS_V1.decode(record.value, record.headers)
+assert isinstance(event, AuditEvent) and event.zone_id == "z1" and event.labels == {"a": "b"}
+try:
+    AUDIT_EVENTS_V1.encode(EmailMessage())  # type: ignore[arg-type]
+except TypeError:
+    print("ok")
+"""
+    python_path = os.pathsep.join([str(out / "python"), str(REPOSITORY / "runtime" / "python" / "src")])
+    result = subprocess.run(
+        [sys.executable, "-c", program], env={**env, "PYTHONPATH": python_path}, capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_unknown_python_runtime_is_a_configuration_error(tmp_path: Path, env: dict[str, str]) -> None:
+    registry = copy_registry(tmp_path / "registry", REPOSITORY)
+    result = gen(registry, tmp_path / "out", env, "--lang", "python", "--python-runtime", "cython")
+    assert result.returncode == 2 and "python.runtime 'cython' is not one of protobuf, betterproto" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
