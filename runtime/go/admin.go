@@ -51,14 +51,23 @@ func CreateTopics(ctx context.Context, client *kgo.Client, specs ...TopicSpec) e
 	return waitForTopics(ctx, client, names)
 }
 
-// waitForTopics polls the metadata until every topic has a leader for each
-// partition: a topic just created may not be served by every broker yet.
+// waitForTopics polls until every partition of every topic has a leader that
+// answers for it: a topic just created may not be served by every broker yet,
+// and a leader listed in the metadata can still refuse writes for a moment
+// (NOT_LEADER_FOR_PARTITION), so the leaders themselves are asked for offsets.
 func waitForTopics(ctx context.Context, client *kgo.Client, names []string) error {
+	admin := kadm.NewClient(client)
 	for {
 		states, err := describeTopics(ctx, client, names)
 		if err == nil {
 			for _, state := range states {
 				err = errors.Join(err, state)
+			}
+		}
+		if err == nil {
+			var listed kadm.ListedOffsets
+			if listed, err = admin.ListEndOffsets(ctx, names...); err == nil {
+				err = listed.Error()
 			}
 		}
 		if err == nil {
