@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -52,6 +51,8 @@ from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.protobuf.wrappers_pb2 import StringValue
 from prometheus_client import CollectorRegistry
+
+from tests.programs import build_go_and_rust
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E_DIR = ROOT / "tests" / "e2e"
@@ -358,37 +359,8 @@ def unique_group(what: str) -> str:
 @pytest.fixture(scope="session")
 def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Builds tests/e2e/go and tests/e2e/rust side by side; returns their binaries."""
-    for tool in ("go", "cargo"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not on PATH: the end-to-end tests need the Go and Rust toolchains")
     out = tmp_path_factory.mktemp("e2e-programs")
-    cargo_env = dict(os.environ)
-    cargo_env.setdefault("CARGO_TARGET_DIR", str(ROOT / ".cache" / "cargo-target"))
-    builds = {
-        "go": subprocess.Popen(
-            ["go", "build", "-o", str(out / "e2e-go"), "."],
-            cwd=E2E_DIR / "go",
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-        "rust": subprocess.Popen(
-            ["cargo", "build", "--quiet", "--message-format=short"],
-            cwd=E2E_DIR / "rust",
-            env=cargo_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-    }
-    for language, process in builds.items():
-        _, stderr = process.communicate(timeout=BUILD_TIMEOUT)
-        if process.returncode != 0:
-            pytest.fail(f"building the {language} end-to-end program failed:\n{stderr}")
-    target = Path(cargo_env["CARGO_TARGET_DIR"])
-    if not target.is_absolute():  # cargo reads it relative to where it runs
-        target = E2E_DIR / "rust" / target
-    return {"go": out / "e2e-go", "rust": target / "debug" / "e2e"}
+    return build_go_and_rust(E2E_DIR, out, "e2e-go", "e2e", "the end-to-end tests", BUILD_TIMEOUT)
 
 
 class Run:

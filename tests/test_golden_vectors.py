@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -39,6 +37,8 @@ from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.protobuf.wrappers_pb2 import StringValue
+
+from tests.programs import build_go_and_rust
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS_DIR = ROOT / "tests" / "vectors"
@@ -748,37 +748,7 @@ def short_hex(data: bytes) -> str:
 
 def build_checkers(out: Path) -> dict[str, Path]:
     """Builds tests/vectors/go and tests/vectors/rust side by side; returns their binaries."""
-    for tool in ("go", "cargo"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not on PATH: the golden vectors need the Go and Rust toolchains")
-    cargo_env = dict(os.environ)
-    cargo_env.setdefault("CARGO_TARGET_DIR", str(ROOT / ".cache" / "cargo-target"))
-    go_binary = out / "go-vectors"
-    builds = {
-        "go": subprocess.Popen(
-            ["go", "build", "-o", str(go_binary), "."],
-            cwd=VECTORS_DIR / "go",
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-        "rust": subprocess.Popen(
-            ["cargo", "build", "--quiet", "--message-format=short"],
-            cwd=VECTORS_DIR / "rust",
-            env=cargo_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ),
-    }
-    for language, process in builds.items():
-        _, stderr = process.communicate(timeout=900)
-        if process.returncode != 0:
-            pytest.fail(f"building the {language} vector checker failed:\n{stderr}")
-    target = Path(cargo_env["CARGO_TARGET_DIR"])
-    if not target.is_absolute():  # cargo reads it relative to where it runs
-        target = VECTORS_DIR / "rust" / target
-    return {"go": go_binary, "rust": target / "debug" / "golden-vectors"}
+    return build_go_and_rust(VECTORS_DIR, out, "go-vectors", "golden-vectors", "the golden vectors")
 
 
 def run_checker(binary: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
