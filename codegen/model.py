@@ -44,6 +44,16 @@ def parse_retention(text: str) -> int:
     return int(match.group(1)) * _RETENTION_UNIT_MS[match.group(2)]
 
 
+def normalize_principal(principal: str) -> str:
+    """`svc-billing` means `User:svc-billing`; `Type:name` stays as written."""
+    return principal if ":" in principal else f"User:{principal}"
+
+
+def consumer_group(principal: str) -> str:
+    """A consumer principal reads with the consumer group of its own name: `User:svc-search` -> `svc-search`."""
+    return normalize_principal(principal).split(":", 1)[1]
+
+
 @dataclass(frozen=True)
 class Location:
     path: str

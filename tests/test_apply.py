@@ -30,17 +30,15 @@ from codegen.apply.desired import (
     TOPIC,
     AclSpec,
     DesiredState,
-    consumer_group,
     contract_acls,
     desired_from_bindings,
     dlq_retention_ms,
     min_insync_replicas,
-    normalize_principal,
 )
 from codegen.apply.planner import make_plan, same_config
 from codegen.apply.render import human_duration, plan_document, render_text
 from codegen.apply.state import STATE_TOPIC, decode, encode
-from codegen.model import Location, TopicBinding
+from codegen.model import Location, TopicBinding, consumer_group, normalize_principal
 from tests.registry_fixtures import AUDIT, EMAIL, PREFERENCES, REPOSITORY, contracts_env, run_contracts, session_cache
 
 DAY_MS = 86_400_000

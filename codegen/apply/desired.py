@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from codegen.model import Registry, TopicBinding
+from codegen.model import Registry, TopicBinding, consumer_group, normalize_principal
 
 # The topic configs apply manages; any other config of a topic is left as the cluster has it.
 RETENTION_MS = "retention.ms"
@@ -91,16 +91,6 @@ def dlq_retention_ms(topic_retention_ms: int | None) -> int:
     if topic_retention_ms == -1:
         return -1
     return max(topic_retention_ms or 0, DLQ_MIN_RETENTION_MS)
-
-
-def normalize_principal(principal: str) -> str:
-    """`svc-billing` means `User:svc-billing`; `Type:name` stays as written."""
-    return principal if ":" in principal else f"User:{principal}"
-
-
-def consumer_group(principal: str) -> str:
-    """A consumer principal reads with the consumer group of its own name: `User:svc-search` -> `svc-search`."""
-    return normalize_principal(principal).split(":", 1)[1]
 
 
 def producer_acls(topic: TopicBinding, principal: str) -> set[AclSpec]:

@@ -21,7 +21,7 @@ from codegen.generate.names import (
     topic_go_name,
 )
 from codegen.generate.templates import render
-from codegen.model import Field, Message, Registry, TopicBinding
+from codegen.model import Field, Message, Registry, TopicBinding, consumer_group
 
 DEFAULT_GROUP = "my-service"
 _INTEGERS = frozenset(
@@ -115,8 +115,7 @@ def _go_imports(settings: Settings, message_alias: str, message_import: str) -> 
 def _group(binding: TopicBinding) -> str:
     if not binding.consumers:
         return DEFAULT_GROUP
-    principal = binding.consumers[0]
-    return principal.split(":", 1)[1] if ":" in principal else principal
+    return consumer_group(binding.consumers[0])
 
 
 def _has_example(field: Field) -> bool:

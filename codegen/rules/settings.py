@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from codegen.findings import Finding
-from codegen.model import Registry, parse_retention
+from codegen.model import Registry, normalize_principal, parse_retention
 from codegen.rules.base import finding, rule
 
 KEY_SCALARS = frozenset(
@@ -124,7 +124,7 @@ def principal_valid(registry: Registry) -> Iterator[Finding]:
                         "TOPIC_PRINCIPAL_VALID",
                         f'{role} entry "{principal}" is not a Kafka principal such as "User:svc-billing"',
                     )
-                normal = principal if ":" in principal else f"User:{principal}"
+                normal = normalize_principal(principal)
                 if normal in seen:
                     yield finding(topic.location, "TOPIC_PRINCIPAL_VALID", f'{role} lists "{normal}" twice')
                 seen.add(normal)
