@@ -68,9 +68,9 @@ def gen_ratio(registry: Path, env: dict[str, str]) -> tuple[list[float], list[fl
 def encode_ratio() -> float:
     sys.path[:0] = [str(ROOT / "generated" / "python"), str(ROOT / "runtime" / "python" / "src")]
     from google.protobuf.timestamp_pb2 import Timestamp
-    from registry_contracts.audit.v1.audit_pb2 import AuditEvent  # type: ignore[import-not-found]
-    from registry_contracts.common.v1.common_pb2 import Actor  # type: ignore[import-not-found]
-    from registry_contracts.topics import AUDIT_EVENTS_V1  # type: ignore[import-not-found]
+    from registry_contracts.audit.v1.audit_pb2 import AuditEvent
+    from registry_contracts.common.v1.common_pb2 import Actor
+    from registry_contracts.topics import AUDIT_EVENTS_V1
 
     event = AuditEvent(
         event_id="4f1c2d9e-0b7a-4c1e-9f3a-2d5e6f7a8b9c",

@@ -50,9 +50,9 @@ from confluent_kafka.cimpl import NewTopic  # noqa: E402
 from contracts_runtime import Consumer, Producer, Record, Topic  # noqa: E402
 from contracts_runtime.producer import PRODUCER_DEFAULTS  # noqa: E402
 from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
-from registry_contracts.audit.v1.audit_pb2 import AuditEvent  # type: ignore[import-not-found]  # noqa: E402
-from registry_contracts.common.v1.common_pb2 import Actor  # type: ignore[import-not-found]  # noqa: E402
-from registry_contracts.topics import AUDIT_EVENTS_V1  # type: ignore[import-not-found]  # noqa: E402
+from registry_contracts.audit.v1.audit_pb2 import AuditEvent  # noqa: E402
+from registry_contracts.common.v1.common_pb2 import Actor  # noqa: E402
+from registry_contracts.topics import AUDIT_EVENTS_V1  # noqa: E402
 
 KAFKA_SCRIPT = ROOT / "scripts" / "kafka"
 PARTITIONS = 6
@@ -120,7 +120,7 @@ def audit_binding(fresh_broker: bool, run_id: str) -> Topic[Any]:
     """AUDIT_EVENTS_V1 itself on a broker of our own; on a shared cluster the same binding (type,
     key, type name) on a topic of this run, so that the real topic does not get benchmark records."""
     if fresh_broker:
-        return AUDIT_EVENTS_V1  # type: ignore[no-any-return]
+        return AUDIT_EVENTS_V1
     return Topic(
         name=f"bench.{run_id}.{AUDIT_EVENTS_V1.name}",
         message_type=AUDIT_EVENTS_V1.message_type,
