@@ -729,3 +729,12 @@ def test_unknown_python_runtime_is_a_configuration_error(tmp_path: Path, env: di
     result = gen(registry, tmp_path / "out", env, "--lang", "python", "--python-runtime", "cython")
     assert result.returncode == 2 and "python.runtime 'cython' is not one of protobuf, betterproto" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_fixture_registry_declares_the_same_topic_option_as_the_registry() -> None:
+    """The golden tree is only evidence for the real option schema while the fixture carries a copy of it."""
+    option = Path("proto") / "contracts" / "v1" / "options.proto"
+    assert (FIXTURE_REGISTRY / option).read_bytes() == (REPOSITORY / option).read_bytes(), (
+        "tests/fixtures/registry has a stale options.proto: copy proto/contracts/v1/options.proto there "
+        "and run scripts/refresh-golden"
+    )
