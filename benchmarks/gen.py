@@ -41,9 +41,9 @@ def raw_buf_template(registry: Path, env: dict[str, str]) -> str:
     """The same plugins contracts gen runs, as a buf.gen.yaml would list them."""
     sys.path.insert(0, str(ROOT))
     os.environ["CONTRACTS_CACHE"] = env["CONTRACTS_CACHE"]
-    from codegen.config import open_root
-    from codegen.generate import go, python, rust
-    from codegen.load import load_registry
+    from contracts_cli.config import open_root
+    from contracts_cli.generate import go, python, rust
+    from contracts_cli.load import load_registry
 
     root = open_root(registry)
     model = load_registry(root)

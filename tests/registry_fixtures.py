@@ -44,7 +44,7 @@ def contracts_command() -> list[str]:
     script = Path(sys.executable).parent / "contracts"
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-c", "from codegen.cli import main; main()"]
+    return [sys.executable, "-c", "from contracts_cli.cli import main; main()"]
 
 
 def buf_command() -> str:

@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType  # type: ignore[attr-defined]
-
-from codegen.apply.cluster import ClusterState, ObservedTopic
-from codegen.apply.desired import (
+from contracts_cli.apply.cluster import ClusterState, ObservedTopic
+from contracts_cli.apply.desired import (
     DLQ_MIN_RETENTION_MS,
     GROUP,
     TOPIC,
@@ -35,10 +34,11 @@ from codegen.apply.desired import (
     dlq_retention_ms,
     min_insync_replicas,
 )
-from codegen.apply.planner import make_plan, same_config
-from codegen.apply.render import human_duration, plan_document, render_text
-from codegen.apply.state import STATE_TOPIC, decode, encode
-from codegen.model import Location, TopicBinding, consumer_group, normalize_principal
+from contracts_cli.apply.planner import make_plan, same_config
+from contracts_cli.apply.render import human_duration, plan_document, render_text
+from contracts_cli.apply.state import STATE_TOPIC, decode, encode
+from contracts_cli.model import Location, TopicBinding, consumer_group, normalize_principal
+
 from tests.registry_fixtures import AUDIT, EMAIL, PREFERENCES, REPOSITORY, contracts_env, run_contracts, session_cache
 
 DAY_MS = 86_400_000

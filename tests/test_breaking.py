@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from contracts_cli.breaking import TOPIC_RULES
+from contracts_cli.config import open_root
+from contracts_cli.findings import Finding
+from contracts_cli.load import load_registry
+from contracts_cli.model import Registry
 
-from codegen.breaking import TOPIC_RULES
-from codegen.config import open_root
-from codegen.findings import Finding
-from codegen.load import load_registry
-from codegen.model import Registry
 from tests.registry_fixtures import (
     AUDIT,
     COMMON,

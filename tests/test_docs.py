@@ -525,8 +525,8 @@ def test_a_topic_bound_twice_gets_two_pages(env: dict[str, str], tmp_path: Path)
 
 
 def test_comments_become_prose() -> None:
-    from codegen.docs.catalog import prose
-    from codegen.docs.render import markdown_text
+    from contracts_cli.docs.catalog import prose
+    from contracts_cli.docs.render import markdown_text
 
     assert prose("One sentence\nwrapped twice\n  here.") == "One sentence wrapped twice here."
     assert prose("First paragraph.\n\nSecond one:\n- item one\n- item two\n  continued") == (

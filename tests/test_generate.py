@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from contracts_cli.buf import cache_dir
+from contracts_cli.generate.tools import PROTOC_GEN_GO, PROTOC_GEN_PROST, Plugin
+from contracts_cli.toolchain import GO_DIRECTIVE
 
-from codegen.buf import cache_dir
-from codegen.generate.tools import PROTOC_GEN_GO, PROTOC_GEN_PROST, Plugin
-from codegen.toolchain import GO_DIRECTIVE
 from tests.registry_fixtures import REPOSITORY, contracts_env, run_contracts, session_cache
 
 FIXTURE_REGISTRY = REPOSITORY / "tests" / "fixtures" / "registry"

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from contracts_cli.config import open_root
+from contracts_cli.findings import Finding
+from contracts_cli.load import load_registry
+from contracts_cli.rules import REGISTRY_RULES, run_registry_rules
 
-from codegen.config import open_root
-from codegen.findings import Finding
-from codegen.load import load_registry
-from codegen.rules import REGISTRY_RULES, run_registry_rules
 from tests.registry_fixtures import (
     AUDIT,
     EMAIL,

@@ -1,0 +1,150 @@
+"""Where the registry is and how it wants its packages named (buf.yaml + contracts.toml)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from contracts_cli.buf import buf_binary
+from contracts_cli.errors import ContractsError
+
+CONFIG_FILE = "contracts.toml"
+
+
+@dataclass(frozen=True)
+class PythonSettings:
+    package: str = "registry_contracts"
+    distribution: str = "registry-contracts"
+    runtime_requirement: str = "contracts-runtime>=0.1,<0.2"
+    # "protobuf": protoc's classes on the upb runtime; "betterproto": betterproto2 dataclasses.
+    runtime: str = "protobuf"
+
+
+@dataclass(frozen=True)
+class GoSettings:
+    module: str = "example.com/registry/gen"
+    runtime_module: str = "github.com/contractsdev/contracts/runtime/go"
+    runtime_version: str = "v0.1.0"
+    # A path relative to generated/go; set it when the runtime lives in the same checkout.
+    runtime_replace: str = ""
+
+
+@dataclass(frozen=True)
+class RustSettings:
+    crate: str = "registry-contracts"
+    runtime_version: str = "0.1.0"
+    # A path relative to generated/rust; set it when the runtime lives in the same checkout.
+    runtime_path: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    version: str = "0.1.0"
+    python: PythonSettings = PythonSettings()
+    go: GoSettings = GoSettings()
+    rust: RustSettings = RustSettings()
+
+
+@dataclass(frozen=True)
+class RegistryRoot:
+    """A checkout holding buf.yaml: `modules` are its buf module directories, relative to `path`."""
+
+    path: Path
+    modules: tuple[str, ...]
+    settings: Settings
+
+    def repo_path(self, file_name: str) -> str:
+        """Map a module-relative proto file name (as buf reports it) to a root-relative path."""
+        for module in self.modules:
+            candidate = file_name if module == "." else f"{module}/{file_name}"
+            if (self.path / candidate).is_file():
+                return candidate
+        return file_name if self.modules == (".",) else f"{self.modules[0]}/{file_name}"
+
+    def with_python_runtime(self, runtime: str) -> RegistryRoot:
+        python = replace(self.settings.python, runtime=runtime)
+        return replace(self, settings=replace(self.settings, python=python))
+
+    def proto_files(self) -> list[str]:
+        """Root-relative paths of the .proto files, as buf finds them (regular files only, sorted)."""
+        files: list[str] = []
+        base = str(self.path)
+        for module in self.modules:
+            for directory, subdirs, names in os.walk(os.path.join(base, module)):
+                subdirs.sort()
+                files.extend(
+                    os.path.relpath(os.path.join(directory, name), base)
+                    for name in sorted(names)
+                    if name.endswith(".proto") and os.path.isfile(os.path.join(directory, name))
+                )
+        return files
+
+    @cached_property
+    def content_hash(self) -> str:
+        """A hash of everything buf compiles: equal hashes, equal images (and equal generated code).
+
+        Computed once per command: lint, gen and breaking each ask for it more than once."""
+        digest = hashlib.sha256()
+        digest.update(buf_binary().encode())
+        for name in ("buf.yaml", "buf.lock"):
+            config = self.path / name
+            if config.is_file():
+                digest.update(name.encode() + b"\0" + config.read_bytes() + b"\0")
+        for relative in self.proto_files():
+            try:
+                with open(self.path / relative, "rb") as proto:
+                    content = proto.read()
+            except OSError as error:
+                raise ContractsError(
+                    f"cannot read file: {error.strerror or error}", location=f"{relative}:1:1"
+                ) from None
+            digest.update(relative.encode() + b"\0" + content + b"\0")
+        return digest.hexdigest()
+
+
+def open_root(path: Path) -> RegistryRoot:
+    path = path.resolve()
+    buf_yaml = path / "buf.yaml"
+    if not buf_yaml.is_file():
+        raise ContractsError(f"no buf.yaml in {path}: run from the registry root or pass --root DIR")
+    return RegistryRoot(path=path, modules=_buf_modules(buf_yaml), settings=_read_settings(path / CONFIG_FILE))
+
+
+def _buf_modules(buf_yaml: Path) -> tuple[str, ...]:
+    try:
+        document = yaml.safe_load(buf_yaml.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"buf.yaml:{mark.line + 1}:{mark.column + 1}" if mark else "buf.yaml"
+        raise ContractsError(f"cannot parse: {getattr(error, 'problem', error)}", location=where) from None
+    if not isinstance(document, dict):
+        raise ContractsError("expected a mapping", location="buf.yaml")
+    modules = document.get("modules") if document.get("version") == "v2" else None
+    if not modules:
+        return (".",)
+    paths = tuple(str(module.get("path", ".")).rstrip("/") for module in modules if isinstance(module, dict))
+    return paths or (".",)
+
+
+def _read_settings(config_file: Path) -> Settings:
+    if not config_file.is_file():
+        return Settings()
+    try:
+        document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ContractsError(f"cannot parse: {error}", location=CONFIG_FILE) from None
+    try:
+        return Settings(
+            version=str(document.get("version", Settings.version)),
+            python=PythonSettings(**document.get("python", {})),
+            go=GoSettings(**document.get("go", {})),
+            rust=RustSettings(**document.get("rust", {})),
+        )
+    except TypeError as error:
+        raise ContractsError(f"unknown setting: {error}", location=CONFIG_FILE) from None

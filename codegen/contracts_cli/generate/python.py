@@ -1,0 +1,157 @@
+"""Python: protoc's python/pyi output under one package, plus typed topic bindings."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts_cli.config import Settings
+from contracts_cli.errors import ContractsError
+from contracts_cli.generate.files import GeneratedFiles
+from contracts_cli.generate.names import PYTHON_KEYWORDS, topic_constant
+from contracts_cli.generate.templates import render
+from contracts_cli.generate.tools import protoc_wrapper
+from contracts_cli.model import Registry, TopicBinding
+
+NAME = "python"
+PYTHON_RUNTIMES = ("protobuf", "betterproto")
+
+
+@dataclass(frozen=True)
+class PythonTopic:
+    constant: str
+    module_alias: str
+    class_name: str
+    literals: dict[str, str]  # Topic(...) and TopicSettings(...) arguments as Python literals
+    doc: str
+
+
+@dataclass(frozen=True)
+class PythonImport:
+    package: str
+    module: str
+    alias: str
+
+
+def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
+    out = f"{NAME}/{settings.python.package}"
+    if settings.python.runtime == "betterproto":
+        # One invocation for all files: betterproto2 writes shared packages (google.protobuf) once.
+        return [{"local": str(_betterproto_plugin()), "out": out, "strategy": "all"}]
+    wrapper = str(protoc_wrapper())
+    return [
+        # strategy all: buf's default starts protoc (a Python process here) once per directory.
+        {"protoc_builtin": "python", "protoc_path": wrapper, "out": out, "strategy": "all"},
+        {"protoc_builtin": "pyi", "protoc_path": wrapper, "out": out, "strategy": "all"},
+    ]
+
+
+def render_package(registry: Registry, settings: Settings, files: GeneratedFiles) -> None:
+    package = settings.python.package
+    if not package.isidentifier() or package in PYTHON_KEYWORDS:
+        raise ContractsError(
+            f"python.package {package!r} is not a valid Python package name", location="contracts.toml"
+        )
+    if settings.python.runtime not in PYTHON_RUNTIMES:
+        raise ContractsError(
+            f"python.runtime {settings.python.runtime!r} is not one of {', '.join(PYTHON_RUNTIMES)}",
+            location="contracts.toml",
+        )
+    package_dir = f"{NAME}/{package}"
+    betterproto = settings.python.runtime == "betterproto"
+    if not betterproto:
+        source_roots = {f.name.split("/", 1)[0] for f in registry.local_files()}
+        _prefix_imports(files, package_dir, package, source_roots)
+    _add_init_files(files, package_dir)
+    topics, imports = _python_topics(registry, package, betterproto)
+    files[f"{package_dir}/topics.py"] = render("python/topics.py.j2", topics=topics, imports=imports).encode()
+    files[f"{package_dir}/__init__.py"] = render("python/__init__.py.j2", version=settings.version).encode()
+    files[f"{package_dir}/py.typed"] = b""
+    message_runtime = '"betterproto2==0.10.0"' if betterproto else '"protobuf>=7.35.1,<8"'
+    files[f"{NAME}/pyproject.toml"] = render(
+        "python/pyproject.toml.j2",
+            settings=settings.python,
+            version=settings.version,
+            message_runtime=message_runtime,
+    ).encode()
+
+
+def _python_topics(registry: Registry, package: str, betterproto: bool) -> tuple[list[PythonTopic], list[PythonImport]]:
+    imports: dict[str, PythonImport] = {}
+    topics = []
+    for binding in registry.topics:
+        message = registry.messages[binding.message]
+        # protoc writes a module per .proto file; betterproto2 a package per proto package.
+        if betterproto:
+            module_path = message.package
+        else:
+            module_path = message.file.removesuffix(".proto").replace("/", ".").replace("-", "_") + "_pb2"
+        parent, _, module = module_path.rpartition(".")
+        alias = "_" + module_path.replace(".", "_")
+        imports[alias] = PythonImport(f"{package}.{parent}" if parent else package, module, alias)
+        topics.append(
+            PythonTopic(
+                constant=topic_constant(binding.name),
+                module_alias=alias,
+                class_name=message.name,
+                literals=_literals(binding),
+                doc=message.comment.replace('"""', "'''"),
+            )
+        )
+    return topics, sorted(imports.values(), key=lambda i: i.alias)
+
+
+def _literals(binding: TopicBinding) -> dict[str, str]:
+    return {
+        "name": repr(binding.name),
+        "type_name": repr(binding.message),
+        "key_field": repr(binding.key or None),
+        "partitions": repr(binding.partitions),
+        "replication_factor": repr(binding.replication_factor),
+        "retention_ms": repr(binding.retention_ms),
+        "cleanup_policy": repr(binding.cleanup_policy or None),
+        "owner": repr(binding.owner),
+        "producers": repr(tuple(binding.producers)),
+        "consumers": repr(tuple(binding.consumers)),
+        "compatibility": repr(binding.compatibility),
+    }
+
+
+def _betterproto_plugin() -> Path:
+    plugin = Path(sys.executable).parent / "protoc-gen-python_betterproto2"
+    if not plugin.is_file():
+        raise ContractsError(
+            "python.runtime = betterproto needs betterproto2-compiler: pip install 'contracts[betterproto]'"
+        )
+    return plugin
+
+
+def _prefix_imports(files: GeneratedFiles, package_dir: str, package: str, source_roots: set[str]) -> None:
+    """protoc writes absolute imports (`from audit.v1 import ...`); move them under our package.
+
+    Without this the registry's top-level proto directories would become top-level
+    Python packages and collide with anything of the same name (`email` is in the stdlib).
+    """
+    roots = "|".join(sorted(re.escape(r) for r in source_roots))
+    import_line = re.compile(rf"^(from|import) ({roots})(\.| )", re.MULTILINE)
+    module_name = re.compile(rf"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')({roots})\.")
+    for name, content in files.items():
+        if name.startswith(package_dir + "/") and name.endswith(("_pb2.py", "_pb2.pyi")):
+            text = import_line.sub(rf"\1 {package}.\2\3", content.decode())
+            files[name] = module_name.sub(rf"\1{package}.\2.", text).encode()
+
+
+def _add_init_files(files: GeneratedFiles, package_dir: str) -> None:
+    """Every directory of the package is a regular package (mypy and setuptools look for __init__.py)."""
+    directories = {package_dir}
+    for name in files:
+        if name.startswith(package_dir + "/"):
+            parent = name.rsplit("/", 1)[0]
+            while parent != package_dir and parent not in directories:
+                directories.add(parent)
+                parent = parent.rsplit("/", 1)[0]
+    for directory in directories:
+        files.setdefault(f"{directory}/__init__.py", b"")
