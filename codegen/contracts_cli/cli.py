@@ -72,6 +72,56 @@ def _finish(findings_text: str, count: int) -> None:
 
 @app.command()
 @user_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="The repository to make a registry (default: here).")] = Path("."),
+    python_package: Annotated[
+        str | None, typer.Option("--python-package", help="Import name of the generated Python package.")
+    ] = None,
+    python_distribution: Annotated[
+        str | None, typer.Option("--python-distribution", help="pip name of the generated Python package.")
+    ] = None,
+    go_module: Annotated[
+        str | None, typer.Option("--go-module", help="Module path of generated/go (<repository>/generated/go).")
+    ] = None,
+    rust_crate: Annotated[str | None, typer.Option("--rust-crate", help="Name of the generated crate.")] = None,
+) -> None:
+    """Create a registry: buf.yaml, contracts.toml, the topic option, a CI workflow, a README. Exit 0 or 2."""
+    from dataclasses import replace
+
+    from contracts_cli.init import default_names, init_registry, origin_url
+
+    defaults = default_names(directory, origin_url(directory))
+    names = replace(
+        defaults,
+        python_package=python_package or defaults.python_package,
+        python_distribution=python_distribution or defaults.python_distribution,
+        go_module=go_module or defaults.go_module,
+        rust_crate=rust_crate or defaults.rust_crate,
+    )
+    result = init_registry(directory, names)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for relative in result.created:
+        print(f"created {relative}")
+    for relative in result.skipped:
+        print(f"skipped {relative} (exists, left as it is)")
+
+
+@app.command()
+@user_errors
+def upgrade(root: RootOption = Path(".")) -> None:
+    """Bring the registry's copy of the topic option (options.proto) up to this CLI's. Exit 0 or 2."""
+    from contracts_cli.init import upgrade_options
+
+    rewritten = upgrade_options(open_root(root))
+    for path in rewritten:
+        print(f"updated {path}")
+    if not rewritten:
+        print("up to date", file=sys.stderr)
+
+
+@app.command()
+@user_errors
 def lint(root: RootOption = Path("."), output_format: FormatOption = OutputFormat.text) -> None:
     """Run buf lint and the registry rules. Exit 0 clean, 1 findings, 2 error."""
     from contracts_cli.lint import lint as run_lint
@@ -89,12 +139,16 @@ def breaking(
     root: RootOption = Path("."),
     output_format: FormatOption = OutputFormat.text,
 ) -> None:
-    """Check for breaking changes against REF (default origin/main, else main). Exit 0, 1 or 2."""
+    """Check for breaking changes against REF (default origin/main, else main, else HEAD~1). Exit 0, 1 or 2."""
     from contracts_cli.breaking import breaking as run_breaking
-    from contracts_cli.load import default_against
+    from contracts_cli.load import NothingToCompare, default_against
 
     registry_root = open_root(root)
-    findings = run_breaking(registry_root, against or default_against(registry_root))
+    try:
+        findings = run_breaking(registry_root, against or default_against(registry_root))
+    except NothingToCompare as nothing:
+        print(f"note: {nothing.message}", file=sys.stderr)
+        findings = []
     _finish(render(findings, output_format) if findings or output_format is OutputFormat.json else "", len(findings))
 
 
@@ -280,6 +334,39 @@ def apply(
     )
     print(outcome.message, file=sys.stderr)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+@user_errors
+def release(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the next version and the tags; change nothing.")
+    ] = False,
+    root: RootOption = Path("."),
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Version the generated packages from what changed since the last release; regenerate, commit, tag."""
+    from contracts_cli.release import plan_release, publish_release, require_clean_tree
+
+    registry_root = open_root(root)
+    if not dry_run:
+        require_clean_tree(registry_root.path)
+    plan = plan_release(registry_root)
+    if output_format == "json":
+        print(json.dumps({**vars(plan), "tags": plan.tags}, indent=2))
+    else:
+        since = f"since {plan.previous_tag}" if plan.previous_tag else "(first release)"
+        print(f"{plan.kind}: {plan.current_version} -> {plan.version} {since}")
+        for reason in plan.reasons[:20]:
+            print(f"  {reason}")
+        if len(plan.reasons) > 20:
+            print(f"  ... and {len(plan.reasons) - 20} more")
+    if dry_run or plan.kind == "none":
+        if plan.tags:
+            print(f"would tag: {' '.join(plan.tags)}", file=sys.stderr)
+        return
+    publish_release(registry_root, plan)
+    print(f"tagged: {' '.join(plan.tags)}", file=sys.stderr)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from contracts_cli import buf
 from contracts_cli.config import RegistryRoot
 from contracts_cli.errors import ContractsError
 from contracts_cli.findings import Finding
+from contracts_cli.init import options_drift
 from contracts_cli.load import load_registry
 from contracts_cli.model import Registry
 from contracts_cli.rules import run_registry_rules
@@ -22,7 +23,7 @@ def lint(root: RegistryRoot) -> tuple[Registry, list[Finding]]:
         raise
     stdout, stderr = buf_lint.communicate()
     findings = _buf_findings(stdout + "\n" + stderr, buf_lint.returncode)
-    return registry, sorted(findings + run_registry_rules(registry))
+    return registry, sorted(findings + run_registry_rules(registry) + options_drift(root))
 
 
 def _buf_findings(output: str, returncode: int) -> list[Finding]:

@@ -38,6 +38,13 @@ def read_image(image: Path) -> descriptor_pb2.FileDescriptorSet:
         raise ContractsError(f"not a buf image or FileDescriptorSet: {error}", location=str(image)) from None
 
 
+class NothingToCompare(ContractsError):
+    """The other side holds no registry yet (the change that introduces it): every contract is new."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note, exit_code=0)
+
+
 def against_image(root: RegistryRoot, against: str) -> tuple[Path, RegistryRoot]:
     """Resolve `--against` (an image file, a registry directory or a git ref) to an image.
 
@@ -47,16 +54,25 @@ def against_image(root: RegistryRoot, against: str) -> tuple[Path, RegistryRoot]
     if candidate.is_file():
         return candidate, root
     if candidate.is_dir():
+        if not (candidate / "buf.yaml").is_file():
+            raise NothingToCompare(f"{against} holds no registry (no buf.yaml): every contract is new")
         other = open_root(candidate)
         return build_image(other), other
     return _git_ref_image(root, against)
 
 
+DEFAULT_AGAINST = ("origin/main", "main", "HEAD~1")
+
+
 def default_against(root: RegistryRoot) -> str:
-    for ref in ("origin/main", "main"):
+    """The first of DEFAULT_AGAINST that exists; none (a repository without history) leaves nothing to compare."""
+    for ref in DEFAULT_AGAINST:
         if _git(root.path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0:
             return ref
-    raise ContractsError("no origin/main or main to compare with: pass --against REF, DIR or IMAGE")
+    raise NothingToCompare(
+        f"none of {', '.join(DEFAULT_AGAINST)} exists: every contract is new, nothing to break "
+        "(pass --against REF, DIR or IMAGE to compare with something else)"
+    )
 
 
 def _git_ref_image(root: RegistryRoot, ref: str) -> tuple[Path, RegistryRoot]:
@@ -82,7 +98,10 @@ def _git_ref_image(root: RegistryRoot, ref: str) -> tuple[Path, RegistryRoot]:
         except tarfile.ReadError:
             pass  # git archives a commit without files as a lone pax header, which tarfile refuses
         if not (Path(checkout) / "buf.yaml").is_file():
-            raise ContractsError(f"{ref} has no buf.yaml in {prefix or 'the repository root'}: nothing to compare with")
+            raise NothingToCompare(
+                f"{ref} has no registry (no buf.yaml in {prefix or 'the repository root'}): "
+                "every contract is new, nothing to break"
+            )
         other = open_root(Path(checkout))
         if not image.is_file():
             _buf_build(other.path, image, label=f"{ref}: ")
