@@ -358,19 +358,30 @@ def test_compile_error_in_the_against_ref(repository: Path, env: dict[str, str])
 
 
 @pytest.mark.parametrize(
-    "against",
-    ["no-such-ref", "buf.yaml", "proto"],
-    ids=["unknown ref", "file that is no image", "directory without buf.yaml"],
+    "against", ["no-such-ref", "buf.yaml"], ids=["unknown ref", "file that is no image"]
 )
 def test_bad_against(against: str, repository: Path, env: dict[str, str]) -> None:
     line = assert_one_error_line(run_contracts(["breaking", "--against", against], repository, env))
     assert "error:" in line
 
 
+def assert_nothing_to_compare(result: subprocess.CompletedProcess[str], *, mentions: str) -> None:
+    """The change that introduces the registry passes its own gate: every contract is new."""
+    assert (result.returncode, result.stdout) == (0, ""), result
+    assert result.stderr.startswith("note: ") and "every contract is new" in result.stderr, result.stderr
+    assert mentions in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 def test_against_ref_without_registry(repository: Path, env: dict[str, str]) -> None:
     empty_tree = git(repository, "mktree", input="")
     git(repository, "update-ref", "refs/heads/empty", git(repository, "commit-tree", empty_tree, "-m", "nothing"))
-    assert "buf.yaml" in assert_one_error_line(run_contracts(["breaking", "--against", "empty"], repository, env))
+    assert_nothing_to_compare(run_contracts(["breaking", "--against", "empty"], repository, env), mentions="empty")
+    as_json = run_contracts(["breaking", "--against", "empty", "--format", "json"], repository, env)
+    assert (as_json.returncode, json.loads(as_json.stdout)) == (0, [])
+
+
+def test_against_directory_without_registry(repository: Path, env: dict[str, str]) -> None:
+    assert_nothing_to_compare(run_contracts(["breaking", "--against", "proto"], repository, env), mentions="proto")
 
 
 def test_against_ref_from_before_the_registry_existed(tmp_path: Path, env: dict[str, str]) -> None:
@@ -381,15 +392,25 @@ def test_against_ref_from_before_the_registry_existed(tmp_path: Path, env: dict[
     commit_all(repository, "service only")
     registry = copy_example_registry(repository / "contracts")
     commit_all(repository, "contracts added")
-    line = assert_one_error_line(run_contracts(["breaking", "--against", "HEAD~1"], registry, env))
-    assert "HEAD~1" in line
+    assert_nothing_to_compare(run_contracts(["breaking", "--against", "HEAD~1"], registry, env), mentions="HEAD~1")
+    # By default too: main is the commit that adds the registry, so HEAD~1 is the fallback...
+    git(repository, "branch", "-m", "main", "feature")
+    assert_nothing_to_compare(run_contracts(["breaking"], registry, env), mentions="HEAD~1")
+    # ...and once the registry has history, the default compares with it and finds a break.
+    registry_file = registry / AUDIT
+    registry_file.write_text(registry_file.read_text().replace("string event_id = 1;", "int64 event_id = 1;"))
+    commit_all(repository, "breaking edit")
+    assert run_contracts(["breaking"], registry, env).returncode == 1
 
 
-def test_no_main_to_compare_with(tmp_path: Path, env: dict[str, str]) -> None:
+def test_no_history_to_compare_with(tmp_path: Path, env: dict[str, str]) -> None:
     registry = copy_example_registry(tmp_path / "registry")
     git(registry, "init", "--quiet", "-b", "trunk")
     commit_all(registry, "on trunk")
-    assert "--against" in assert_one_error_line(run_contracts(["breaking"], registry, env))
+    assert_nothing_to_compare(run_contracts(["breaking"], registry, env), mentions="HEAD~1")
+    no_commit = copy_example_registry(tmp_path / "uncommitted")
+    git(no_commit, "init", "--quiet", "-b", "main")
+    assert_nothing_to_compare(run_contracts(["breaking"], no_commit, env), mentions="origin/main")
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command[0])

@@ -85,8 +85,10 @@ def _git_ref_image(root: RegistryRoot, ref: str) -> tuple[Path, RegistryRoot]:
     # which `commit:prefix` already is: archive from the top of the repository instead.
     top_level = _git(root.path, "rev-parse", "--show-toplevel").stdout.strip() or str(root.path)
     image = buf.cache_dir() / "images" / f"git-{commit}-{hashlib.sha256(prefix.encode()).hexdigest()[:12]}.binpb"
+    tree = f"{commit}:{prefix}" if prefix else commit
+    if prefix and _git(Path(top_level), "cat-file", "-e", tree).returncode != 0:
+        raise NothingToCompare(f"{ref} has no {prefix}/ yet: every contract is new, nothing to break")
     with tempfile.TemporaryDirectory(prefix="contracts-against-") as checkout:
-        tree = f"{commit}:{prefix}" if prefix else commit
         archive = subprocess.run(
             ["git", "-C", top_level, "archive", "--format=tar", tree], capture_output=True, check=False
         )
