@@ -127,7 +127,7 @@ def lint(root: RootOption = Path("."), output_format: FormatOption = OutputForma
     from contracts_cli.lint import lint as run_lint
 
     _, findings = run_lint(open_root(root))
-    _finish(render(findings, output_format) if findings or output_format is OutputFormat.json else "", len(findings))
+    _finish(render(findings, output_format) if findings or output_format.structured else "", len(findings))
 
 
 @app.command()
@@ -149,7 +149,7 @@ def breaking(
     except NothingToCompare as nothing:
         print(f"note: {nothing.message}", file=sys.stderr)
         findings = []
-    _finish(render(findings, output_format) if findings or output_format is OutputFormat.json else "", len(findings))
+    _finish(render(findings, output_format) if findings or output_format.structured else "", len(findings))
 
 
 @app.command()

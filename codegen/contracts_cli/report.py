@@ -1,4 +1,4 @@
-"""Finding -> text | json | github, the three formats `--format` accepts."""
+"""Finding -> text | json | github | sarif, the formats `--format` accepts."""
 
 from __future__ import annotations
 
@@ -13,12 +13,22 @@ class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     github = "github"
+    sarif = "sarif"
+
+    @property
+    def structured(self) -> bool:
+        """A document even when there is nothing to report (`[]`, a SARIF log without results)."""
+        return self in (OutputFormat.json, OutputFormat.sarif)
 
 
 def render(findings: Sequence[Finding], output_format: OutputFormat) -> str:
     ordered = sorted(findings)
     if output_format is OutputFormat.json:
         return json.dumps([finding.as_dict() for finding in ordered], indent=2)
+    if output_format is OutputFormat.sarif:
+        from contracts_cli.sarif import sarif_log
+
+        return sarif_log(ordered)
     if output_format is OutputFormat.github:
         return "\n".join(_github_line(finding) for finding in ordered)
     return "\n".join(f"{f.path}:{f.line}:{f.column}: {f.rule} {f.message}" for f in ordered)
