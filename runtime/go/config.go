@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,11 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Environment variables read when the matching option is not given.
@@ -26,6 +30,9 @@ const (
 	EnvSASLUsername     = "KAFKA_SASL_USERNAME"
 	EnvSASLPassword     = "KAFKA_SASL_PASSWORD"
 	EnvSSLCALocation    = "KAFKA_SSL_CA_LOCATION"
+	EnvSSLCertLocation  = "KAFKA_SSL_CERTIFICATE_LOCATION"
+	EnvSSLKeyLocation   = "KAFKA_SSL_KEY_LOCATION"
+	EnvSSLKeyPassword   = "KAFKA_SSL_KEY_PASSWORD"
 )
 
 // DefaultConnectTimeout bounds the broker and topic checks done when a
@@ -58,12 +65,17 @@ type clientConfig struct {
 	saslUsername     string
 	saslPassword     string
 	caLocation       string
+	certLocation     string
+	keyLocation      string
+	keyPassword      string
 	tlsConfig        *tls.Config
 	clientID         string
 	connectTimeout   time.Duration
 	requiredTopics   []string
 	logger           *slog.Logger
 	kgoOptions       []kgo.Opt
+	registerer       prometheus.Registerer
+	tracerProvider   trace.TracerProvider
 }
 
 // WithBootstrapServers sets the seed brokers ("host:port"), overriding
@@ -90,6 +102,30 @@ func WithSASL(mechanism, username, password string) Option {
 // with, overriding KAFKA_SSL_CA_LOCATION. Without one the system roots are used.
 func WithCALocation(path string) Option {
 	return clientOption(func(c *clientConfig) { c.caLocation = path })
+}
+
+// WithClientCertificate sets the PEM client certificate and key for mutual
+// TLS, and the key's password when it is encrypted (legacy PEM encryption,
+// "Proc-Type: 4,ENCRYPTED"), overriding KAFKA_SSL_CERTIFICATE_LOCATION,
+// KAFKA_SSL_KEY_LOCATION and KAFKA_SSL_KEY_PASSWORD.
+func WithClientCertificate(certPath, keyPath, keyPassword string) Option {
+	return clientOption(func(c *clientConfig) {
+		c.certLocation, c.keyLocation, c.keyPassword = certPath, keyPath, keyPassword
+	})
+}
+
+// WithRegisterer sets where the runtime registers its Prometheus metrics;
+// the default is prometheus.DefaultRegisterer. Clients given the same
+// registerer share the same series.
+func WithRegisterer(registerer prometheus.Registerer) Option {
+	return clientOption(func(c *clientConfig) { c.registerer = registerer })
+}
+
+// WithTracerProvider sets the OpenTelemetry tracer provider of the send and
+// process spans; the default is otel.GetTracerProvider(), which creates no
+// spans until the application installs a provider.
+func WithTracerProvider(provider trace.TracerProvider) Option {
+	return clientOption(func(c *clientConfig) { c.tracerProvider = provider })
 }
 
 // WithTLSConfig sets the TLS configuration used by SSL and SASL_SSL, for
@@ -149,6 +185,11 @@ func (c *clientConfig) resolve(getenv func(string) string) error {
 	fill(&c.saslUsername, EnvSASLUsername)
 	fill(&c.saslPassword, EnvSASLPassword)
 	fill(&c.caLocation, EnvSSLCALocation)
+	fill(&c.certLocation, EnvSSLCertLocation)
+	fill(&c.keyLocation, EnvSSLKeyLocation)
+	if c.keyPassword == "" {
+		c.keyPassword = getenv(EnvSSLKeyPassword) // a password may have spaces at its ends
+	}
 	c.securityProtocol = strings.ToUpper(c.securityProtocol)
 	if c.securityProtocol == "" {
 		c.securityProtocol = "PLAINTEXT"
@@ -160,6 +201,15 @@ func (c *clientConfig) resolve(getenv func(string) string) error {
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
+	if c.registerer == nil {
+		c.registerer = prometheus.DefaultRegisterer
+	}
+	if c.tracerProvider == nil {
+		c.tracerProvider = otel.GetTracerProvider()
+	}
+	if (c.certLocation == "") != (c.keyLocation == "") {
+		return configError("a client certificate needs both %s and %s", EnvSSLCertLocation, EnvSSLKeyLocation)
+	}
 	switch c.securityProtocol {
 	case "PLAINTEXT", "SSL":
 		if c.saslUsername != "" || c.saslMechanism != "" {
@@ -169,8 +219,8 @@ func (c *clientConfig) resolve(getenv func(string) string) error {
 		if c.saslMechanism == "" {
 			c.saslMechanism = "PLAIN"
 		}
-		if c.saslUsername == "" {
-			return configError("%s is %s but no SASL user: set %s and %s", EnvSecurityProtocol, c.securityProtocol, EnvSASLUsername, EnvSASLPassword)
+		if c.saslUsername == "" || c.saslPassword == "" {
+			return configError("%s is %s but the SASL user or password is missing: set %s and %s", EnvSecurityProtocol, c.securityProtocol, EnvSASLUsername, EnvSASLPassword)
 		}
 	default:
 		return configError("%s is %q: use PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL", EnvSecurityProtocol, c.securityProtocol)
@@ -222,7 +272,54 @@ func (c *clientConfig) buildTLSConfig() (*tls.Config, error) {
 		}
 		cfg.RootCAs = pool
 	}
+	if c.certLocation != "" {
+		cert, err := loadClientCertificate(c.certLocation, c.keyLocation, c.keyPassword)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
 	return cfg, nil
+}
+
+// loadClientCertificate reads a PEM certificate (chain) and its key,
+// decrypting a key protected with legacy PEM encryption when a password is
+// given. Go's standard library cannot decrypt encrypted PKCS#8 keys
+// ("ENCRYPTED PRIVATE KEY"): those are reported with the command that
+// converts them.
+func loadClientCertificate(certPath, keyPath, password string) (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return tls.Certificate{}, configError("cannot read %s %s: %v", EnvSSLCertLocation, certPath, err)
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return tls.Certificate{}, configError("cannot read %s %s: %v", EnvSSLKeyLocation, keyPath, err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return tls.Certificate{}, configError("%s %s holds no PEM key", EnvSSLKeyLocation, keyPath)
+	}
+	switch {
+	case block.Type == "ENCRYPTED PRIVATE KEY":
+		return tls.Certificate{}, configError("%s %s is an encrypted PKCS#8 key, which Go cannot decrypt: "+
+			"convert it with `openssl pkcs8 -in %s -out key.pem` (or `openssl rsa -aes256`) first", EnvSSLKeyLocation, keyPath, keyPath)
+	//nolint:staticcheck // legacy PEM encryption is what librdkafka's ssl.key.password also reads
+	case x509.IsEncryptedPEMBlock(block):
+		if password == "" {
+			return tls.Certificate{}, configError("%s %s is encrypted: set %s", EnvSSLKeyLocation, keyPath, EnvSSLKeyPassword)
+		}
+		der, err := x509.DecryptPEMBlock(block, []byte(password)) //nolint:staticcheck // see above
+		if err != nil {
+			return tls.Certificate{}, configError("cannot decrypt %s %s with %s: %v", EnvSSLKeyLocation, keyPath, EnvSSLKeyPassword, err)
+		}
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der})
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, configError("client certificate %s and key %s: %v", certPath, keyPath, err)
+	}
+	return cert, nil
 }
 
 // checkConnection pings the cluster and checks the required topics, all
@@ -232,8 +329,11 @@ func (c *clientConfig) checkConnection(client *kgo.Client, topics ...string) err
 	ctx, cancel := context.WithTimeout(context.Background(), c.connectTimeout)
 	defer cancel()
 	if err := client.Ping(ctx); err != nil {
-		return fmt.Errorf("contracts: cannot connect to Kafka at %s (%s) within %s: %w",
-			strings.Join(c.bootstrapServers, ","), c.securityProtocol, c.connectTimeout, err)
+		return &ConnectionError{
+			Message: fmt.Sprintf("contracts: cannot connect to Kafka at %s (%s) within %s: %v",
+				strings.Join(c.bootstrapServers, ","), c.securityProtocol, c.connectTimeout, err),
+			Err: err,
+		}
 	}
 	return c.checkTopics(ctx, client, append(append([]string{}, c.requiredTopics...), topics...)...)
 }
@@ -244,18 +344,26 @@ func (c *clientConfig) checkTopics(ctx context.Context, client *kgo.Client, name
 	}
 	states, err := describeTopics(ctx, client, names)
 	if err != nil {
-		return fmt.Errorf("contracts: cannot read metadata of topics %s from %s: %w",
-			strings.Join(names, ", "), c.where(), err)
+		return &ConnectionError{
+			Message: fmt.Sprintf("contracts: cannot read metadata of topics %s from %s: %v", strings.Join(names, ", "), c.where(), err),
+			Err:     err,
+		}
 	}
 	var errs []error
 	for _, name := range names {
 		switch err := states[name]; {
 		case errors.Is(err, kerr.UnknownTopicOrPartition):
-			errs = append(errs, fmt.Errorf("%w: %q does not exist on %s (topics are not auto-created: create it from the registry first)",
-				ErrTopicNotFound, name, c.where()))
+			errs = append(errs, &ConfigError{
+				Message: fmt.Sprintf("%v: %q does not exist on %s (topics are not auto-created: create it from the registry first)",
+					ErrTopicNotFound, name, c.where()),
+				Err: ErrTopicNotFound,
+			})
 		case err != nil:
-			errs = append(errs, fmt.Errorf("contracts: topic %q: %w", name, err))
+			errs = append(errs, &ConfigError{Message: fmt.Sprintf("contracts: topic %q: %v", name, err), Err: err})
 		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
 	}
 	return errors.Join(errs...)
 }
@@ -318,7 +426,7 @@ func (c *clientConfig) newClient(roleOptions []kgo.Opt, topics ...string) (*kgo.
 	opts = append(opts, c.kgoOptions...)
 	client, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("contracts: invalid client options: %w", err)
+		return nil, &ConfigError{Message: fmt.Sprintf("contracts: invalid client options: %v", err), Err: err}
 	}
 	if err := c.checkConnection(client, topics...); err != nil {
 		client.Close()

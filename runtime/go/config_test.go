@@ -58,7 +58,7 @@ func TestOptionsOverrideTheEnvironment(t *testing.T) {
 
 func TestSASLMechanismDefaultsToPlain(t *testing.T) {
 	cfg := clientConfig{}
-	err := cfg.resolve(fakeEnv(map[string]string{EnvBootstrapServers: "b:1", EnvSecurityProtocol: "SASL_SSL", EnvSASLUsername: "alice"}))
+	err := cfg.resolve(fakeEnv(map[string]string{EnvBootstrapServers: "b:1", EnvSecurityProtocol: "SASL_SSL", EnvSASLUsername: "alice", EnvSASLPassword: "secret"}))
 	if err != nil || cfg.saslMechanism != "PLAIN" {
 		t.Fatalf("mechanism %q, err %v", cfg.saslMechanism, err)
 	}
@@ -73,6 +73,8 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 		{"no servers", map[string]string{}, "KAFKA_BOOTSTRAP_SERVERS"},
 		{"unknown protocol", map[string]string{EnvBootstrapServers: "b:1", EnvSecurityProtocol: "TLS"}, "PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL"},
 		{"sasl without user", map[string]string{EnvBootstrapServers: "b:1", EnvSecurityProtocol: "SASL_SSL"}, "KAFKA_SASL_USERNAME"},
+		{"sasl user without password", map[string]string{EnvBootstrapServers: "b:1", EnvSecurityProtocol: "SASL_SSL", EnvSASLUsername: "alice"}, "KAFKA_SASL_PASSWORD"},
+		{"certificate without key", map[string]string{EnvBootstrapServers: "b:1", EnvSecurityProtocol: "SSL", EnvSSLCertLocation: "c.pem"}, "KAFKA_SSL_KEY_LOCATION"},
 		{"credentials on plaintext", map[string]string{EnvBootstrapServers: "b:1", EnvSASLUsername: "alice"}, "use SASL_PLAINTEXT or SASL_SSL"},
 	}
 	for _, c := range cases {
@@ -87,7 +89,7 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 func TestUnknownSASLMechanism(t *testing.T) {
 	cfg := clientConfig{}
 	err := cfg.resolve(fakeEnv(map[string]string{EnvBootstrapServers: "b:1", EnvSecurityProtocol: "SASL_PLAINTEXT",
-		EnvSASLMechanism: "GSSAPI", EnvSASLUsername: "alice"}))
+		EnvSASLMechanism: "GSSAPI", EnvSASLUsername: "alice", EnvSASLPassword: "secret"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +149,13 @@ func TestUnreachableBrokerFailsFast(t *testing.T) {
 		if elapsed > 3*time.Second {
 			t.Errorf("%s: failed after %s, want about the 1s timeout", address, elapsed)
 		}
+		if address == "127.0.0.1:1" && elapsed > 500*time.Millisecond {
+			t.Errorf("a refused connection failed after %s, not as soon as the broker refused", elapsed)
+		}
+		var connectionError *ConnectionError
+		if !errors.As(err, &connectionError) || !errors.Is(err, ErrContract) {
+			t.Errorf("%s: %T is not a *ConnectionError", address, err)
+		}
 		_, err = NewConsumer("group", WithBootstrapServers(address), WithConnectTimeout(time.Second))
 		if err == nil || !strings.Contains(err.Error(), "cannot connect to Kafka at "+address) {
 			t.Errorf("%s: consumer err %v", address, err)
@@ -158,11 +167,11 @@ func TestConsumerOptionsAreChecked(t *testing.T) {
 	if _, err := NewConsumer("", WithBootstrapServers("b:1")); !errors.Is(err, ErrConfig) {
 		t.Errorf("empty group: %v", err)
 	}
-	if _, err := NewConsumer("g", WithBootstrapServers("b:1"), WithRetries(-1)); !errors.Is(err, ErrConfig) {
-		t.Errorf("negative retries: %v", err)
+	if _, err := NewConsumer("g", WithBootstrapServers("b:1"), WithRetryPolicy(RetryPolicy{Attempts: -1})); !errors.Is(err, ErrConfig) {
+		t.Errorf("negative attempts: %v", err)
 	}
-	if _, err := NewConsumer("g", WithBootstrapServers("b:1"), WithBackoff(time.Second, time.Millisecond)); !errors.Is(err, ErrConfig) {
-		t.Errorf("backoff initial > max: %v", err)
+	if _, err := NewConsumer("g", WithBootstrapServers("b:1"), WithRetryPolicy(RetryPolicy{BaseDelay: time.Second, MaxDelay: time.Millisecond})); !errors.Is(err, ErrConfig) {
+		t.Errorf("base delay > max: %v", err)
 	}
 }
 
@@ -181,7 +190,7 @@ func TestWrongPasswordFailsAtConstruction(t *testing.T) {
 	start := time.Now()
 	_, err := NewProducer(WithSASL(os.Getenv(EnvSASLMechanism), "admin", "wrong-password"), WithConnectTimeout(5*time.Second))
 	t.Logf("after %s: %v", time.Since(start).Round(time.Millisecond), err)
-	if err == nil || !strings.Contains(err.Error(), "cannot connect to Kafka") || !strings.Contains(err.Error(), "SASL_AUTHENTICATION_FAILED") {
+	if ErrorKind(err) != "ConnectionError" || !strings.Contains(err.Error(), "cannot connect to Kafka") || !strings.Contains(err.Error(), "SASL_AUTHENTICATION_FAILED") {
 		t.Fatalf("err %v", err)
 	}
 }

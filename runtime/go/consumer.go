@@ -15,66 +15,104 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Dead-letter headers and reasons (docs/envelope.md).
+// Dead-letter headers and reasons (docs/runtime.md).
 const (
-	DLQHeaderReason    = "contracts_dlq_reason"
-	DLQHeaderError     = "contracts_dlq_error"
-	DLQHeaderTopic     = "contracts_dlq_topic"
-	DLQHeaderPartition = "contracts_dlq_partition"
-	DLQHeaderOffset    = "contracts_dlq_offset"
-	DLQHeaderGroup     = "contracts_dlq_group"
+	DLQHeaderReason           = "contracts_dlq_reason"
+	DLQHeaderError            = "contracts_dlq_error"
+	DLQHeaderTopic            = "contracts_dlq_topic"
+	DLQHeaderPartition        = "contracts_dlq_partition"
+	DLQHeaderOffset           = "contracts_dlq_offset"
+	DLQHeaderGroup            = "contracts_dlq_group"
+	DLQHeaderAttempts         = "contracts_dlq_attempts"
+	DLQHeaderFirstFailureTime = "contracts_dlq_first_failure_time"
+	DLQHeaderLastFailureTime  = "contracts_dlq_last_failure_time"
 
-	DLQReasonWrongType    = "wrong-type"
-	DLQReasonDecodeError  = "decode-error"
-	DLQReasonHandlerError = "handler-error"
+	DLQReasonDecode     = "decode"
+	DLQReasonWrongType  = "wrong-type"
+	DLQReasonHandler    = "handler"
+	DLQReasonValidation = "validation" // reserved for field rules
+
+	dlqHeaderPrefix = "contracts_dlq_"
+	maxErrorLength  = 1000
+	pollRecords     = 500
 )
 
-// Consumer defaults.
-const (
-	DefaultRetries        = 3
-	DefaultBackoffInitial = 100 * time.Millisecond
-	DefaultBackoffMax     = 5 * time.Second
-	pollRecords           = 500
-)
+// RetryPolicy says how often a failing handler is called. Attempts counts
+// every call, the first included (1: no retry); the wait before retry n
+// (n = 1, 2, ...) is min(MaxDelay, BaseDelay * 2^(n-1)). A zero field takes
+// its value from DefaultRetryPolicy.
+type RetryPolicy struct {
+	Attempts  int
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
+}
+
+// DefaultRetryPolicy is the policy of docs/runtime.md: 3 calls, waiting
+// 200 ms, then 400 ms, never more than 5 s.
+var DefaultRetryPolicy = RetryPolicy{Attempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second}
+
+// Delay returns the wait before retry n (n = 1 for the second call).
+func (p RetryPolicy) Delay(n int) time.Duration {
+	delay := p.BaseDelay
+	for i := 1; i < n && delay < p.MaxDelay; i++ {
+		delay *= 2
+	}
+	return min(delay, p.MaxDelay)
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.Attempts == 0 {
+		p.Attempts = DefaultRetryPolicy.Attempts
+	}
+	if p.BaseDelay == 0 {
+		p.BaseDelay = DefaultRetryPolicy.BaseDelay
+	}
+	if p.MaxDelay == 0 {
+		p.MaxDelay = max(DefaultRetryPolicy.MaxDelay, p.BaseDelay)
+	}
+	return p
+}
 
 type consumerConfig struct {
-	client         clientConfig
-	retries        int
-	backoffInitial time.Duration
-	backoffMax     time.Duration
-	stopAfter      int
+	client     clientConfig
+	retry      RetryPolicy
+	stopAfter  int
+	stuckAfter time.Duration
 }
 
 type consumerOption func(*consumerConfig)
 
 func (o consumerOption) applyConsumer(c *consumerConfig) { o(c) }
 
-// WithRetries sets how many times a failing handler is called again before
-// its record (or batch) is dead-lettered; 0 dead-letters on the first error.
-// The default is DefaultRetries.
-func WithRetries(n int) ConsumerOption {
-	return consumerOption(func(c *consumerConfig) { c.retries = n })
-}
-
-// WithBackoff sets the wait before the first retry and its cap; the wait
-// doubles after every failed attempt.
-func WithBackoff(initial, maximum time.Duration) ConsumerOption {
-	return consumerOption(func(c *consumerConfig) { c.backoffInitial, c.backoffMax = initial, maximum })
+// WithRetryPolicy sets how often a failing handler is called before its
+// record is dead-lettered; the default is DefaultRetryPolicy.
+func WithRetryPolicy(policy RetryPolicy) ConsumerOption {
+	return consumerOption(func(c *consumerConfig) { c.retry = policy })
 }
 
 // WithStopAfter makes Consume and ConsumeBatch return nil once n records
-// (handled or dead-lettered) are committed; 0, the default, never stops.
+// (handled or dead-lettered) are stored; 0, the default, never stops.
 func WithStopAfter(n int) ConsumerOption {
 	return consumerOption(func(c *consumerConfig) { c.stopAfter = n })
 }
 
+// WithStuckAfter sets how long a partition may make no progress while
+// records wait (or a handler call may run) before /readyz reports it stuck;
+// the default is DefaultStuckAfter (30 s).
+func WithStuckAfter(d time.Duration) ConsumerOption {
+	return consumerOption(func(c *consumerConfig) { c.stuckAfter = d })
+}
+
 // Consumer consumes typed records in a consumer group with [Consume] and
-// [ConsumeBatch], at least once: a record's offset is committed only after
-// its handler succeeded or the record was written to the dead-letter topic.
+// [ConsumeBatch], at least once: a record's offset is stored only after its
+// handler succeeded or the record was written to the dead-letter topic.
 type Consumer struct {
-	group  string
-	cfg    consumerConfig
-	client *kgo.Client // checks brokers and topics; each Consume call has its own group client
+	group   string
+	cfg     consumerConfig
+	client  *kgo.Client // checks brokers and topics; each Consume call has its own group client
+	state   *clientState
+	metrics *metrics
+	tracer  tracer
 }
 
 // NewConsumer connects to Kafka with the options and the KAFKA_* environment
@@ -84,22 +122,33 @@ func NewConsumer(group string, opts ...ConsumerOption) (*Consumer, error) {
 	if group == "" {
 		return nil, configError("the consumer group id is empty")
 	}
-	cfg := consumerConfig{retries: DefaultRetries, backoffInitial: DefaultBackoffInitial, backoffMax: DefaultBackoffMax}
+	cfg := consumerConfig{}
 	for _, opt := range opts {
 		opt.applyConsumer(&cfg)
 	}
-	if cfg.retries < 0 || cfg.stopAfter < 0 || cfg.backoffInitial < 0 || cfg.backoffMax < cfg.backoffInitial {
-		return nil, configError("retries %d, stop after %d, backoff %s..%s: use values >= 0 and initial <= max",
-			cfg.retries, cfg.stopAfter, cfg.backoffInitial, cfg.backoffMax)
+	cfg.retry = cfg.retry.withDefaults()
+	if cfg.retry.Attempts < 1 || cfg.stopAfter < 0 || cfg.retry.BaseDelay < 0 || cfg.retry.MaxDelay < cfg.retry.BaseDelay {
+		return nil, configError("retry policy %+v, stop after %d: use attempts >= 1, delays >= 0 with BaseDelay <= MaxDelay, stop after >= 0",
+			cfg.retry, cfg.stopAfter)
 	}
 	if err := cfg.client.resolve(os.Getenv); err != nil {
 		return nil, err
 	}
-	client, err := cfg.client.newClient(nil)
+	m := metricsFor(cfg.client.registerer)
+	c := &Consumer{
+		group:   group,
+		cfg:     cfg,
+		state:   newClientState("consumer "+group, cfg.stuckAfter, m.gatherer),
+		metrics: m,
+		tracer:  newTracer(cfg.client.tracerProvider, group),
+	}
+	client, err := cfg.client.newClient([]kgo.Opt{kgo.WithHooks(c.state)})
 	if err != nil {
 		return nil, err
 	}
-	return &Consumer{group: group, cfg: cfg, client: client}, nil
+	c.client = client
+	go c.state.probe(client)
+	return c, nil
 }
 
 // Group returns the consumer group id.
@@ -107,7 +156,12 @@ func (c *Consumer) Group() string { return c.group }
 
 // Close releases the consumer's connections. Consume calls in progress keep
 // their own client until they return.
-func (c *Consumer) Close() { c.client.Close() }
+func (c *Consumer) Close() {
+	c.state.close()
+	c.client.Close()
+}
+
+func (c *Consumer) healthState() *clientState { return c.state }
 
 // Metadata describes the record a handler receives.
 type Metadata struct {
@@ -115,26 +169,32 @@ type Metadata struct {
 	Partition int32
 	Offset    int64
 	Key       []byte
-	Timestamp time.Time // the Kafka record timestamp
 	Headers   []kgo.RecordHeader
-	// The CloudEvents attributes; Time is zero when ce_time is missing or invalid.
+	Timestamp time.Time // the Kafka record timestamp
+	// The CloudEvents attributes ce_id, ce_source and ce_time; Time is zero
+	// when ce_time is missing or invalid.
 	ID     string
 	Source string
-	Type   string
 	Time   time.Time
-	Group  string
+	Type   string // ce_type: the topic's message type
+	Group  string // the consumer group
 }
 
 // Consume calls handler with every record of the topic, one at a time, in
-// partition order, and commits each record's offset after handler returned
-// nil. A handler error is retried with exponential backoff, then the record
-// goes to the dead-letter topic; so does a record of another type or with
-// undecodable bytes, without reaching the handler. Either way consumption
-// goes on. The topic and its dead-letter topic must exist.
+// partition order, and stores each record's offset after handler returned
+// nil; stored offsets are committed in the background about every second.
+// A failing handler is called again as the retry policy says, then the
+// record goes to the dead-letter topic with reason "handler"; a record of
+// another type or with undecodable bytes goes there at once ("wrong-type",
+// "decode") without reaching the handler. Either way consumption goes on.
+// The topic and its dead-letter topic must exist.
 //
-// Consume returns nil after WithStopAfter records, ctx.Err() once ctx is done
-// (the record in progress is not committed and will be delivered again), or
-// the error that stopped it, e.g. a dead-letter write that failed.
+// When ctx is done, the handler call in flight finishes (handlers get a
+// context that stop does not cancel), nothing new is fetched, what was
+// handled is committed and Consume returns ctx.Err(); a record whose call
+// failed is then neither retried nor dead-lettered, and is read again
+// later. Consume returns nil after WithStopAfter records, or the error that
+// stopped it, e.g. a *DeadLetterError.
 func Consume[T proto.Message](ctx context.Context, c *Consumer, topic Topic[T], handler func(context.Context, T, Metadata) error) error {
 	s, err := c.open(ctx, topic.Name, topic.DLQName())
 	if err != nil {
@@ -162,25 +222,34 @@ func Consume[T proto.Message](ctx context.Context, c *Consumer, topic Topic[T], 
 func consumeRecord[T proto.Message](ctx context.Context, s *session, topic Topic[T], handler func(context.Context, T, Metadata) error, record *kgo.Record) error {
 	msg, err := topic.Decode(record.Value, record.Headers)
 	if err != nil {
-		return s.deadLetter(ctx, record, decodeFailureReason(err), err)
+		return s.deadLetter(ctx, record, decodeFailureReason(err), err, 0)
 	}
 	metadata := s.metadata(record)
-	handlerErr, stopErr := s.withRetries(ctx, func() error { return handler(ctx, msg, metadata) })
+	handlerCtx, span := s.consumer.tracer.startProcess(context.WithoutCancel(ctx), record)
+	start := time.Now()
+	handlerErr, calls, stopErr := s.withRetries(ctx, func() error { return handler(handlerCtx, msg, metadata) })
+	s.series.handleDuration.Observe(time.Since(start).Seconds())
 	if stopErr != nil {
+		endProcess(span, stopErr)
 		return stopErr
 	}
+	endProcess(span, handlerErr)
 	if handlerErr != nil {
-		return s.deadLetter(ctx, record, DLQReasonHandlerError, handlerErr)
+		return s.deadLetter(ctx, record, DLQReasonHandler, handlerErr, calls)
 	}
+	s.handled(metadata)
 	return nil
 }
 
 // ConsumeBatch is Consume for handlers that pay a cost per call: it collects
 // up to maxRecords decoded messages, waiting at most maxWait after the first
-// record arrived, and calls handler once for them. A failing batch is retried
-// as a whole, then each of its records is dead-lettered. Records of another
-// type or with undecodable bytes are dead-lettered as they arrive. Offsets
-// are committed after the batch is handled.
+// record arrived, and calls handler once for them, as often as the retry
+// policy says. If the last call fails, each record is handed to handler
+// alone (a batch of one) with attempts of its own, and only the records
+// that still fail are dead-lettered: one bad record never dead-letters its
+// neighbours. Records of another type or with undecodable bytes are
+// dead-lettered as they arrive and left out of the batch. Offsets are
+// stored after the batch is handled; stopping works as for Consume.
 func ConsumeBatch[T proto.Message](ctx context.Context, c *Consumer, topic Topic[T], handler func(context.Context, []T, []Metadata) error, maxRecords int, maxWait time.Duration) error {
 	if maxRecords <= 0 {
 		return configError("ConsumeBatch needs maxRecords > 0, got %d", maxRecords)
@@ -227,7 +296,7 @@ func consumeBatch[T proto.Message](ctx context.Context, s *session, topic Topic[
 			polled = append(polled, record)
 			msg, err := topic.Decode(record.Value, record.Headers)
 			if err != nil {
-				if err := s.deadLetter(ctx, record, decodeFailureReason(err), err); err != nil {
+				if err := s.deadLetter(ctx, record, decodeFailureReason(err), err, 0); err != nil {
 					return err
 				}
 				continue
@@ -238,20 +307,47 @@ func consumeBatch[T proto.Message](ctx context.Context, s *session, topic Topic[
 		}
 	}
 	if len(messages) > 0 {
-		handlerErr, stopErr := s.withRetries(ctx, func() error { return handler(ctx, messages, metadata) })
-		if stopErr != nil {
-			return stopErr
-		}
-		for _, record := range good {
-			if handlerErr == nil {
-				break
-			}
-			if err := s.deadLetter(ctx, record, DLQReasonHandlerError, handlerErr); err != nil {
-				return err
-			}
+		if err := handleBatch(ctx, s, handler, messages, metadata, good); err != nil {
+			return err
 		}
 	}
 	s.mark(polled...)
+	return nil
+}
+
+// handleBatch calls handler with the batch, then with each record alone if
+// the batch kept failing; it dead-letters the records that still fail.
+func handleBatch[T proto.Message](ctx context.Context, s *session, handler func(context.Context, []T, []Metadata) error, messages []T, metadata []Metadata, records []*kgo.Record) error {
+	call := func(from, to int) (error, int, error) {
+		handlerCtx, span := s.consumer.tracer.startProcessBatch(context.WithoutCancel(ctx), s.topic, records[from:to])
+		start := time.Now()
+		handlerErr, calls, stopErr := s.withRetries(ctx, func() error { return handler(handlerCtx, messages[from:to], metadata[from:to]) })
+		s.series.handleDuration.Observe(time.Since(start).Seconds())
+		endProcess(span, errors.Join(handlerErr, stopErr))
+		return handlerErr, calls, stopErr
+	}
+	batchErr, batchCalls, stopErr := call(0, len(messages))
+	if stopErr != nil {
+		return stopErr
+	}
+	for i := range messages {
+		handlerErr, calls := batchErr, batchCalls
+		if batchErr != nil && len(messages) > 1 {
+			var ownCalls int
+			handlerErr, ownCalls, stopErr = call(i, i+1)
+			if stopErr != nil {
+				return stopErr
+			}
+			calls += ownCalls
+		}
+		if handlerErr != nil {
+			if err := s.deadLetter(ctx, records[i], DLQReasonHandler, handlerErr, calls); err != nil {
+				return err
+			}
+			continue
+		}
+		s.handled(metadata[i])
+	}
 	return nil
 }
 
@@ -259,7 +355,7 @@ func decodeFailureReason(err error) string {
 	if errors.Is(err, ErrWrongType) {
 		return DLQReasonWrongType
 	}
-	return DLQReasonDecodeError
+	return DLQReasonDecode
 }
 
 // session is one Consume or ConsumeBatch call: a group client subscribed to
@@ -270,6 +366,7 @@ type session struct {
 	topic     string
 	dlq       string
 	logger    *slog.Logger
+	series    *topicMetrics
 	committed int // records marked for commit
 }
 
@@ -283,23 +380,54 @@ func (c *Consumer) open(ctx context.Context, topic, dlq string) (*session, error
 	if err != nil {
 		return nil, err
 	}
+	s := &session{consumer: c, topic: topic, dlq: dlq, logger: c.cfg.client.logger, series: c.metrics.consumerSeries(topic)}
 	opts = append(opts, producerDefaults()...)
 	opts = append(opts,
 		kgo.ProducerLinger(0), // dead letters are written one at a time, synchronously
 		kgo.ConsumerGroup(c.group),
 		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		// At least once: offsets are only committed once marked, which
 		// happens after the handler succeeded or the record was
 		// dead-lettered; rebalances wait until a polled batch is marked.
 		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(time.Second),
 		kgo.BlockRebalanceOnPoll(),
+		kgo.WithHooks(c.state),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+			for t, partitions := range assigned {
+				c.state.assigned(t, partitions)
+			}
+		}),
+		// Setting this replaces franz-go's commit on revocation: commit
+		// what was handled before the partitions go to another member.
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+			if err := cl.CommitMarkedOffsets(ctx); err != nil {
+				s.logger.Warn("contracts: committing offsets on revocation", "topic", topic, "group", c.group, "error", err)
+			}
+			s.release(revoked)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) { s.release(lost) }),
 	)
 	opts = append(opts, c.cfg.client.kgoOptions...)
 	client, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("contracts: invalid client options: %w", err)
+		return nil, &ConfigError{Message: fmt.Sprintf("contracts: invalid client options: %v", err), Err: err}
 	}
-	return &session{consumer: c, client: client, topic: topic, dlq: dlq, logger: c.cfg.client.logger}, nil
+	s.client = client
+	return s, nil
+}
+
+// release forgets partitions that are no longer assigned.
+func (s *session) release(partitions map[string][]int32) {
+	for t, ps := range partitions {
+		s.consumer.state.revoked(t, ps)
+		if t == s.topic {
+			for _, p := range ps {
+				s.series.dropLag(p)
+			}
+		}
+	}
 }
 
 // stopped reports whether WithStopAfter records are committed.
@@ -318,13 +446,25 @@ func (s *session) pollSize(want, pending int) int {
 	return want
 }
 
-// poll returns the next records. pollCtx may expire before ctx to end a
-// batch's wait; only ctx ends the consumer.
+// poll returns the next records and records each partition's high
+// watermark. pollCtx may expire before ctx to end a batch's wait; only ctx
+// ends the consumer.
 func (s *session) poll(ctx, pollCtx context.Context, maxRecords int) ([]*kgo.Record, error) {
 	fetches := s.client.PollRecords(pollCtx, maxRecords)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		first := int64(-1)
+		if len(p.Records) > 0 {
+			first = p.Records[0].Offset
+		}
+		if p.Err == nil && p.HighWatermark >= 0 {
+			if lag := s.consumer.state.fetched(p.Topic, p.Partition, p.HighWatermark, first); lag >= 0 {
+				s.series.setLag(p.Partition, lag)
+			}
+		}
+	})
 	for _, fetchErr := range fetches.Errors() {
 		err := fetchErr.Err
 		var dataLoss *kgo.ErrDataLoss
@@ -334,73 +474,122 @@ func (s *session) poll(ctx, pollCtx context.Context, maxRecords int) ([]*kgo.Rec
 		case errors.As(err, &dataLoss), kerr.IsRetriable(err):
 			s.logger.Warn("contracts: fetch error, continuing", "topic", fetchErr.Topic, "partition", fetchErr.Partition, "error", err)
 		default:
-			return nil, fmt.Errorf("contracts: consuming topic %q in group %q: %w", s.topic, s.consumer.group, err)
+			return nil, kafkaError(fmt.Sprintf("contracts: consuming topic %q in group %q", s.topic, s.consumer.group), err)
 		}
 	}
 	return fetches.Records(), nil
 }
 
+// kafkaError gives a fatal client error its kind: refused credentials are
+// a ConnectionError, anything else (authorization, a deleted topic) a
+// ConfigError.
+func kafkaError(what string, err error) error {
+	message := what + ": " + err.Error()
+	if errors.Is(err, kerr.SaslAuthenticationFailed) {
+		return &ConnectionError{Message: message, Err: err}
+	}
+	return &ConfigError{Message: message, Err: err}
+}
+
 func (s *session) mark(records ...*kgo.Record) {
 	s.client.MarkCommitRecords(records...)
 	s.committed += len(records)
+	for _, record := range records {
+		if lag := s.consumer.state.storedOffset(record.Topic, record.Partition, record.Offset); lag >= 0 {
+			s.series.setLag(record.Partition, lag)
+		}
+	}
 }
 
-// withRetries calls the handler until it succeeds or the retries are spent
-// (handlerErr is then its last error). stopErr is ctx's error when the
-// consumer is stopping: the record is then neither committed nor dead-lettered.
-func (s *session) withRetries(ctx context.Context, call func() error) (handlerErr, stopErr error) {
-	cfg := s.consumer.cfg
-	backoff := cfg.backoffInitial
-	for attempt := 0; ; attempt++ {
+// handled counts a record whose handler succeeded.
+func (s *session) handled(md Metadata) {
+	s.series.consumed.Inc()
+	since := md.Time
+	if since.IsZero() {
+		since = md.Timestamp
+	}
+	if !since.IsZero() {
+		s.series.endToEndLag.Observe(max(time.Since(since).Seconds(), 0))
+	}
+}
+
+// withRetries calls the handler until it succeeds or the policy's attempts
+// are spent (handlerErr is then its last error); calls counts the calls.
+// stopErr is ctx's error when the consumer stopped before the record was
+// done: it is then neither stored nor dead-lettered.
+func (s *session) withRetries(ctx context.Context, call func() error) (handlerErr error, calls int, stopErr error) {
+	policy := s.consumer.cfg.retry
+	for attempt := 1; ; attempt++ {
+		s.consumer.state.handlerStarted()
 		handlerErr = call()
-		if handlerErr == nil {
-			return nil, nil
+		s.consumer.state.handlerDone()
+		if handlerErr == nil || attempt >= policy.Attempts {
+			return handlerErr, attempt, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, attempt, ctx.Err()
 		}
-		if attempt >= cfg.retries {
-			return handlerErr, nil
-		}
-		s.logger.Warn("contracts: handler failed, retrying", "topic", s.topic, "attempt", attempt+1, "backoff", backoff, "error", handlerErr)
-		timer := time.NewTimer(backoff)
+		delay := policy.Delay(attempt)
+		s.logger.Warn("contracts: handler failed, retrying", "topic", s.topic, "attempt", attempt, "of", policy.Attempts, "delay", delay, "error", handlerErr)
+		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, ctx.Err()
+			return nil, attempt, ctx.Err()
 		case <-timer.C:
 		}
-		backoff = min(2*backoff, cfg.backoffMax)
 	}
 }
 
 // deadLetter writes the record to the dead-letter topic with its original
 // key, value and headers plus the dlq headers, and waits for the broker's
-// acknowledgement: only then may the original offset be committed. Dlq
-// headers the record already carried (a replayed dead letter) are replaced.
-func (s *session) deadLetter(ctx context.Context, record *kgo.Record, reason string, cause error) error {
-	headers := make([]kgo.RecordHeader, 0, len(record.Headers)+6)
+// acknowledgement: only then may the original offset be stored. Dlq
+// headers the record already carried (a replayed dead letter) are replaced,
+// except the first failure time, which is kept.
+func (s *session) deadLetter(ctx context.Context, record *kgo.Record, reason string, cause error, attempts int) error {
+	now := time.Now().UTC().Format(TimeLayout)
+	firstFailure := now
+	headers := make([]kgo.RecordHeader, 0, len(record.Headers)+9)
 	for _, h := range record.Headers {
-		if !strings.HasPrefix(h.Key, "contracts_dlq_") {
+		switch {
+		case h.Key == DLQHeaderFirstFailureTime:
+			firstFailure = string(h.Value)
+		case !strings.HasPrefix(h.Key, dlqHeaderPrefix):
 			headers = append(headers, h)
 		}
 	}
 	headers = append(headers,
 		kgo.RecordHeader{Key: DLQHeaderReason, Value: []byte(reason)},
-		kgo.RecordHeader{Key: DLQHeaderError, Value: []byte(oneLine(cause.Error()))},
+		kgo.RecordHeader{Key: DLQHeaderError, Value: []byte(errorLine(cause))},
 		kgo.RecordHeader{Key: DLQHeaderTopic, Value: []byte(record.Topic)},
 		kgo.RecordHeader{Key: DLQHeaderPartition, Value: []byte(strconv.FormatInt(int64(record.Partition), 10))},
 		kgo.RecordHeader{Key: DLQHeaderOffset, Value: []byte(strconv.FormatInt(record.Offset, 10))},
 		kgo.RecordHeader{Key: DLQHeaderGroup, Value: []byte(s.consumer.group)},
+		kgo.RecordHeader{Key: DLQHeaderAttempts, Value: []byte(strconv.Itoa(attempts))},
+		kgo.RecordHeader{Key: DLQHeaderFirstFailureTime, Value: []byte(firstFailure)},
+		kgo.RecordHeader{Key: DLQHeaderLastFailureTime, Value: []byte(now)},
 	)
 	letter := &kgo.Record{Topic: s.dlq, Key: record.Key, Value: record.Value, Headers: headers}
-	if err := s.client.ProduceSync(ctx, letter).FirstErr(); err != nil {
-		return fmt.Errorf("contracts: cannot dead-letter %s/%d@%d to %q (%s: %v), stopping without committing it: %w",
-			record.Topic, record.Partition, record.Offset, s.dlq, reason, cause, err)
+	// The record in flight finishes even when the consumer is stopping:
+	// the write is bounded by the producer's delivery timeout, not by ctx.
+	if err := s.client.ProduceSync(context.WithoutCancel(ctx), letter).FirstErr(); err != nil {
+		return &DeadLetterError{Topic: record.Topic, Partition: record.Partition, Offset: record.Offset,
+			DLQ: s.dlq, Reason: reason, Cause: cause, Err: err}
 	}
+	s.series.deadLettered(reason)
 	s.logger.Warn("contracts: record dead-lettered", "topic", record.Topic, "partition", record.Partition,
-		"offset", record.Offset, "dlq", s.dlq, "reason", reason, "error", cause)
+		"offset", record.Offset, "dlq", s.dlq, "reason", reason, "attempts", attempts, "error", cause)
 	return nil
+}
+
+// errorLine is err's message on one line of at most maxErrorLength
+// characters, for the contracts_dlq_error header.
+func errorLine(err error) string {
+	line := []rune(oneLine(err.Error()))
+	if len(line) > maxErrorLength {
+		line = append(line[:maxErrorLength-1], '…')
+	}
+	return string(line)
 }
 
 func oneLine(s string) string {
@@ -434,7 +623,10 @@ func (s *session) close(cause error) error {
 	commitErr := s.client.CommitMarkedOffsets(ctx)
 	s.client.CloseAllowingRebalance()
 	if commitErr != nil {
-		commitErr = fmt.Errorf("contracts: committing offsets of topic %q in group %q: %w", s.topic, s.consumer.group, commitErr)
+		commitErr = &ConnectionError{
+			Message: fmt.Sprintf("contracts: committing offsets of topic %q in group %q: %v", s.topic, s.consumer.group, commitErr),
+			Err:     commitErr,
+		}
 	}
 	return errors.Join(cause, commitErr)
 }

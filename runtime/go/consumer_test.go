@@ -98,7 +98,7 @@ func TestBadRecordsAreDeadLetteredAndConsumptionGoesOn(t *testing.T) {
 	mustSend(event(t, 2, "z-poison", map[string]any{"fail": true})) // 4
 	mustSend(event(t, 3, "z", nil))                                 // 5
 
-	consumer := newTestConsumer(t, WithStopAfter(6), WithRetries(2), WithBackoff(time.Millisecond, 4*time.Millisecond))
+	consumer := newTestConsumer(t, WithStopAfter(6), WithRetryPolicy(RetryPolicy{Attempts: 3, BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond}))
 	var handled []int
 	attempts := 0
 	err = Consume(ctx, consumer, topic, func(_ context.Context, m *structpb.Struct, _ Metadata) error {
@@ -124,9 +124,9 @@ func TestBadRecordsAreDeadLetteredAndConsumptionGoesOn(t *testing.T) {
 		record *kgo.Record
 	}{
 		{1, DLQReasonWrongType, wrongType},
-		{2, DLQReasonDecodeError, garbage},
+		{2, DLQReasonDecode, garbage},
 		{3, DLQReasonWrongType, bare},
-		{4, DLQReasonHandlerError, nil},
+		{4, DLQReasonHandler, nil},
 	}
 	for i, letter := range letters {
 		w := want[i]
@@ -155,13 +155,14 @@ func TestBadRecordsAreDeadLetteredAndConsumptionGoesOn(t *testing.T) {
 		t.Errorf("the wrong-type letter lost its ce_type")
 	}
 	if e := header(letters[3], DLQHeaderError); e != "downstream said no (second line)" || string(letters[3].Key) != "z-poison" {
-		t.Errorf("handler-error letter: error %q key %q", e, letters[3].Key)
+		t.Errorf("handler letter: error %q key %q", e, letters[3].Key)
 	}
 }
 
-// A record whose handler was interrupted is not committed: the next member
-// of the group gets it again (at least once).
-func TestUncommittedRecordIsDeliveredAgain(t *testing.T) {
+// Stopping lets the handler call in flight finish: a call that succeeds is
+// stored, one that fails is neither retried nor dead-lettered, and the next
+// member of the group reads that record again (at least once).
+func TestStopFinishesTheRecordInFlight(t *testing.T) {
 	requireKafka(t)
 	topic := structTestTopic(t, 1)
 	producer := newTestProducer(t)
@@ -172,45 +173,52 @@ func TestUncommittedRecordIsDeliveredAgain(t *testing.T) {
 		}
 	}
 	group := "group.redelivery." + strconv.FormatInt(time.Now().UnixNano(), 10)
-	first, err := NewConsumer(group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	runCtx, stop := context.WithCancel(ctx)
-	var firstSaw []int
-	err = Consume(runCtx, first, topic, func(ctx context.Context, m *structpb.Struct, _ Metadata) error {
-		firstSaw = append(firstSaw, eventID(m))
-		if eventID(m) == 2 {
-			stop() // shutting down while record 2 is in flight
-			return ctx.Err()
+	run := func(stopAt int, result error) ([]int, error) {
+		consumer, err := NewConsumer(group, WithRetryPolicy(RetryPolicy{Attempts: 3, BaseDelay: time.Millisecond}))
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Consume returned %v, want context.Canceled", err)
+		defer consumer.Close()
+		runCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		var saw []int
+		err = Consume(runCtx, consumer, topic, func(ctx context.Context, m *structpb.Struct, _ Metadata) error {
+			saw = append(saw, eventID(m))
+			if eventID(m) != stopAt {
+				return nil
+			}
+			stop() // shutting down while this record is in flight
+			time.Sleep(100 * time.Millisecond)
+			if ctx.Err() != nil {
+				t.Errorf("the handler's context was cancelled by stop: %v", ctx.Err())
+			}
+			return result
+		})
+		return saw, err
+	}
+
+	saw, err := run(1, nil)
+	if !errors.Is(err, context.Canceled) || !slices.Equal(saw, []int{0, 1}) {
+		t.Fatalf("first member saw %v and returned %v, want [0 1] and context.Canceled", saw, err)
 	}
 	if committed := committedOffsets(t, group, topic.Name)[0]; committed != 2 {
 		t.Fatalf("committed %d after handling 0 and 1, want 2", committed)
 	}
-
-	second, err := NewConsumer(group, WithStopAfter(3))
-	if err != nil {
-		t.Fatal(err)
+	saw, err = run(2, errors.New("interrupted"))
+	if !errors.Is(err, context.Canceled) || !slices.Equal(saw, []int{2}) {
+		t.Fatalf("second member saw %v and returned %v, want [2] (no retry) and context.Canceled", saw, err)
 	}
-	defer second.Close()
-	var secondSaw []int
-	err = Consume(ctx, second, topic, func(_ context.Context, m *structpb.Struct, _ Metadata) error {
-		secondSaw = append(secondSaw, eventID(m))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	if committed := committedOffsets(t, group, topic.Name)[0]; committed != 2 {
+		t.Fatalf("committed %d after a failed call while stopping, want 2", committed)
 	}
-	if !slices.Equal(firstSaw, []int{0, 1, 2}) || !slices.Equal(secondSaw, []int{2, 3, 4}) {
-		t.Fatalf("first saw %v, second %v", firstSaw, secondSaw)
+	saw, err = run(4, nil) // stops after the last record
+	if !errors.Is(err, context.Canceled) || !slices.Equal(saw, []int{2, 3, 4}) {
+		t.Fatalf("third member saw %v and returned %v, want [2 3 4]", saw, err)
 	}
 	assertAllCommitted(t, group, topic.Name)
+	if ends := endOffsets(t, topic.DLQName()); ends[0] != 0 {
+		t.Fatalf("%d dead letters, want none", ends[0])
+	}
 }
 
 func TestConsumeBatch(t *testing.T) {
@@ -260,41 +268,106 @@ func TestConsumeBatch(t *testing.T) {
 	}
 	t.Logf("batch sizes %v", sizes)
 	letter := readTopic(t, topic.DLQName(), 1)[0]
-	if header(letter, DLQHeaderReason) != DLQReasonDecodeError {
+	if header(letter, DLQHeaderReason) != DLQReasonDecode {
 		t.Errorf("letter headers %v", letter.Headers)
 	}
 	assertAllCommitted(t, consumer.Group(), topic.Name)
 }
 
-func TestFailingBatchIsRetriedThenDeadLettered(t *testing.T) {
+// A batch that keeps failing is handed over one record at a time, each with
+// attempts of its own: only the record that still fails is dead-lettered,
+// with every call that contained it counted.
+func TestFailingBatchFallsBackToOneRecordAtATime(t *testing.T) {
 	requireKafka(t)
 	topic := structTestTopic(t, 1)
 	producer := newTestProducer(t)
 	ctx := testContext(t)
 	for i := range 3 {
-		if err := Send(ctx, producer, topic, event(t, i, "z", nil)); err != nil {
+		if err := Send(ctx, producer, topic, event(t, i, "z", map[string]any{"bad": i == 1})); err != nil {
 			t.Fatal(err)
 		}
 	}
-	consumer := newTestConsumer(t, WithStopAfter(3), WithRetries(1), WithBackoff(time.Millisecond, time.Millisecond))
+	consumer := newTestConsumer(t, WithStopAfter(3), WithRetryPolicy(RetryPolicy{Attempts: 2, BaseDelay: time.Millisecond}))
 	var mu sync.Mutex
-	calls := 0
-	err := ConsumeBatch(ctx, consumer, topic, func(context.Context, []*structpb.Struct, []Metadata) error {
+	var calls [][]int
+	err := ConsumeBatch(ctx, consumer, topic, func(_ context.Context, batch []*structpb.Struct, _ []Metadata) error {
 		mu.Lock()
 		defer mu.Unlock()
-		calls++
-		return errors.New("database unavailable")
+		var ids []int
+		var failed error
+		for _, m := range batch {
+			ids = append(ids, eventID(m))
+			if m.GetFields()["bad"].GetBoolValue() {
+				failed = errors.New("record 1 is refused downstream")
+			}
+		}
+		calls = append(calls, ids)
+		return failed
 	}, 10, 500*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != 2 {
-		t.Errorf("handler called %d times, want 2 (1 retry)", calls)
+	want := [][]int{{0, 1, 2}, {0, 1, 2}, {0}, {1}, {1}, {2}}
+	if !slices.EqualFunc(calls, want, slices.Equal[[]int]) {
+		t.Errorf("handler calls %v, want %v", calls, want)
 	}
-	for i, letter := range readTopic(t, topic.DLQName(), 3) {
-		if header(letter, DLQHeaderReason) != DLQReasonHandlerError || header(letter, DLQHeaderOffset) != strconv.Itoa(i) {
-			t.Errorf("letter %d: headers %v", i, letter.Headers)
-		}
+	letters := readTopic(t, topic.DLQName(), 1)
+	if ends := endOffsets(t, topic.DLQName()); ends[0] != 1 {
+		t.Errorf("%d dead letters, want only record 1's", ends[0])
+	}
+	letter := letters[0]
+	if header(letter, DLQHeaderReason) != DLQReasonHandler || header(letter, DLQHeaderOffset) != "1" || header(letter, DLQHeaderAttempts) != "4" {
+		t.Errorf("letter headers %v", letter.Headers)
 	}
 	assertAllCommitted(t, consumer.Group(), topic.Name)
+}
+
+// A dead letter that is replayed and fails again gets a fresh set of
+// contracts_dlq_* headers, except the first failure time, which is kept.
+func TestReplayedDeadLetterKeepsItsFirstFailureTime(t *testing.T) {
+	requireKafka(t)
+	topic := structTestTopic(t, 1)
+	producer := newTestProducer(t)
+	ctx := testContext(t)
+	replayed, err := topic.Encode(event(t, 1, "z", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed.Headers = append(replayed.Headers,
+		kgo.RecordHeader{Key: DLQHeaderReason, Value: []byte("decode")},
+		kgo.RecordHeader{Key: DLQHeaderAttempts, Value: []byte("0")},
+		kgo.RecordHeader{Key: DLQHeaderFirstFailureTime, Value: []byte("2026-01-02T03:04:05.678Z")},
+		kgo.RecordHeader{Key: DLQHeaderLastFailureTime, Value: []byte("2026-01-02T03:04:05.678Z")},
+		kgo.RecordHeader{Key: "contracts_dlq_something_older", Value: []byte("x")},
+	)
+	if err := producer.Client().ProduceSync(ctx, replayed).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	consumer := newTestConsumer(t, WithStopAfter(1), WithRetryPolicy(RetryPolicy{Attempts: 1}))
+	before := time.Now().UTC().Add(-time.Second)
+	err = Consume(ctx, consumer, topic, func(context.Context, *structpb.Struct, Metadata) error { return errors.New("still failing") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	letter := readTopic(t, topic.DLQName(), 1)[0]
+	counts := map[string]int{}
+	for _, h := range letter.Headers {
+		counts[h.Key]++
+	}
+	for key, n := range counts {
+		if n != 1 {
+			t.Errorf("header %s appears %d times", key, n)
+		}
+	}
+	if counts["contracts_dlq_something_older"] != 0 {
+		t.Errorf("an earlier dlq header survived: %v", letter.Headers)
+	}
+	last, err := time.Parse(TimeLayout, header(letter, DLQHeaderLastFailureTime))
+	if err != nil || last.Before(before) {
+		t.Errorf("last failure time %q (%v)", header(letter, DLQHeaderLastFailureTime), err)
+	}
+	if header(letter, DLQHeaderFirstFailureTime) != "2026-01-02T03:04:05.678Z" || header(letter, DLQHeaderReason) != DLQReasonHandler ||
+		header(letter, DLQHeaderAttempts) != "1" || header(letter, DLQHeaderError) != "still failing" || header(letter, HeaderType) != "google.protobuf.Struct" {
+		t.Errorf("letter headers %v", letter.Headers)
+	}
 }

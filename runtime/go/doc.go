@@ -16,5 +16,9 @@
 //
 // Connection settings come from options or from the environment:
 // KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,
-// KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL_CA_LOCATION.
+// KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CA_LOCATION,
+// KAFKA_SSL_CERTIFICATE_LOCATION, KAFKA_SSL_KEY_LOCATION and
+// KAFKA_SSL_KEY_PASSWORD. Producers and consumers export Prometheus metrics,
+// OpenTelemetry spans, and /livez, /readyz and /metrics through [ServeHealth].
+// The behaviour is the one docs/runtime.md fixes for every language.
 package contracts

@@ -33,11 +33,18 @@ func ExampleSend() {
 }
 
 func ExampleConsume() {
-	consumer, err := contracts.NewConsumer("svc-greeter", contracts.WithRetries(5))
+	consumer, err := contracts.NewConsumer("svc-greeter",
+		contracts.WithRetryPolicy(contracts.RetryPolicy{Attempts: 5, BaseDelay: time.Second, MaxDelay: 30 * time.Second}))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer consumer.Close()
+	// /livez, /readyz and /metrics for Kubernetes probes and Prometheus.
+	health, err := contracts.ServeHealth(":8080", consumer)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer health.Close()
 	err = contracts.Consume(context.Background(), consumer, greetingsV1,
 		func(ctx context.Context, greeting *wrapperspb.StringValue, md contracts.Metadata) error {
 			fmt.Println(greeting.GetValue(), "from", md.Source, "at offset", md.Offset)
@@ -70,8 +77,10 @@ func ExampleTopic_Decode() {
 
 	_, err = greetingsV1.Decode(record.Value, nil) // no ce_type
 	var wrongType *contracts.WrongTypeError
-	fmt.Println(errors.As(err, &wrongType), errors.Is(err, contracts.ErrWrongType))
+	fmt.Println(errors.As(err, &wrongType), errors.Is(err, contracts.ErrWrongType), errors.Is(err, contracts.ErrContract))
+	fmt.Println(contracts.ErrorKind(err))
 	// Output:
 	// hello hello <nil>
-	// true true
+	// true true true
+	// WrongTypeError
 }

@@ -3,12 +3,13 @@ package contracts
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -53,9 +54,13 @@ func WithSource(source string) ProducerOption {
 // Producer sends typed messages with [Send] and [SendAsync]. It is safe for
 // concurrent use.
 type Producer struct {
-	client *kgo.Client
-	owned  bool
-	cfg    producerConfig
+	client  *kgo.Client
+	owned   bool
+	cfg     producerConfig
+	state   *clientState
+	metrics *metrics
+	tracer  tracer
+	topics  sync.Map // topic name -> *topicMetrics
 
 	checkedTopics sync.Map // topic name -> struct{}: checked once per producer
 
@@ -74,11 +79,24 @@ func NewProducer(opts ...ProducerOption) (*Producer, error) {
 	if err := cfg.client.resolve(os.Getenv); err != nil {
 		return nil, err
 	}
-	client, err := cfg.client.newClient(producerDefaults())
+	p := newProducer(cfg)
+	client, err := cfg.client.newClient(append(producerDefaults(), kgo.WithHooks(p.state)))
 	if err != nil {
 		return nil, err
 	}
-	return &Producer{client: client, owned: true, cfg: cfg}, nil
+	p.client, p.owned = client, true
+	go p.state.probe(client)
+	return p, nil
+}
+
+func newProducer(cfg producerConfig) *Producer {
+	m := metricsFor(cfg.client.registerer)
+	return &Producer{
+		cfg:     cfg,
+		state:   newClientState("producer", 0, m.gatherer),
+		metrics: m,
+		tracer:  newTracer(cfg.client.tracerProvider, ""),
+	}
 }
 
 // NewProducerFromClient wraps a franz-go client the caller configured and
@@ -92,7 +110,26 @@ func NewProducerFromClient(client *kgo.Client, opts ...ProducerOption) *Producer
 	if cfg.client.connectTimeout <= 0 {
 		cfg.client.connectTimeout = DefaultConnectTimeout
 	}
-	return &Producer{client: client, cfg: cfg}
+	if cfg.client.registerer == nil {
+		cfg.client.registerer = prometheus.DefaultRegisterer
+	}
+	if cfg.client.tracerProvider == nil {
+		cfg.client.tracerProvider = otel.GetTracerProvider()
+	}
+	p := newProducer(cfg)
+	p.client = client
+	go p.state.probe(client)
+	return p
+}
+
+func (p *Producer) healthState() *clientState { return p.state }
+
+func (p *Producer) topicMetrics(topic string) *topicMetrics {
+	if m, ok := p.topics.Load(topic); ok {
+		return m.(*topicMetrics)
+	}
+	m, _ := p.topics.LoadOrStore(topic, p.metrics.producerSeries(topic))
+	return m.(*topicMetrics)
 }
 
 // Client returns the underlying franz-go client.
@@ -108,10 +145,30 @@ func Send[T proto.Message](ctx context.Context, p *Producer, topic Topic[T], msg
 	if err != nil {
 		return err
 	}
-	if err := p.client.ProduceSync(ctx, record).FirstErr(); err != nil {
-		return deliveryError(record, err)
-	}
-	return nil
+	var result error
+	done := make(chan struct{})
+	p.produce(ctx, record, func(_ *kgo.Record, err error) { result = err; close(done) })
+	<-done
+	return result
+}
+
+// produce sends an encoded record with its span and metrics; promise gets
+// a *DeliveryError when Kafka did not acknowledge it.
+func (p *Producer) produce(ctx context.Context, record *kgo.Record, promise func(*kgo.Record, error)) {
+	span := p.tracer.startSend(ctx, record)
+	series := p.topicMetrics(record.Topic)
+	start := time.Now()
+	p.client.Produce(ctx, record, func(r *kgo.Record, err error) {
+		if err != nil {
+			series.produceErrors.Inc()
+			err = deliveryError(r, err)
+		} else {
+			series.produced.Inc()
+			series.produceLatency.Observe(time.Since(start).Seconds())
+		}
+		endSend(span, r, err)
+		promise(r, err)
+	})
 }
 
 // SendAsync encodes msg and produces it without waiting; promise is called
@@ -129,12 +186,7 @@ func SendAsync[T proto.Message](ctx context.Context, p *Producer, topic Topic[T]
 		promise(record, err)
 		return
 	}
-	p.client.Produce(ctx, record, func(r *kgo.Record, err error) {
-		if err != nil {
-			err = deliveryError(r, err)
-		}
-		promise(r, err)
-	})
+	p.produce(ctx, record, promise)
 }
 
 // prepare checks the topic and encodes the record with the producer's source
@@ -182,6 +234,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 // closes the client if the producer created it.
 func (p *Producer) Close() error {
 	err := p.Flush(context.Background())
+	p.state.close()
 	if p.owned {
 		p.client.Close()
 	}
@@ -190,5 +243,5 @@ func (p *Producer) Close() error {
 
 func deliveryError(r *kgo.Record, err error) error {
 	typeName, _ := headerValue(r.Headers, HeaderType)
-	return fmt.Errorf("contracts: delivering %s to topic %q failed: %w", typeName, r.Topic, err)
+	return &DeliveryError{Topic: r.Topic, TypeName: typeName, Err: err}
 }
