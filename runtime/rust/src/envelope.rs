@@ -115,24 +115,37 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// Dead-letter header: handler calls made for the record (`0` for `decode` / `wrong-type`).
+pub const DLQ_ATTEMPTS: &str = "contracts_dlq_attempts";
+/// Dead-letter header: when the record first failed (kept across replays).
+pub const DLQ_FIRST_FAILURE_TIME: &str = "contracts_dlq_first_failure_time";
+/// Dead-letter header: when the record last failed.
+pub const DLQ_LAST_FAILURE_TIME: &str = "contracts_dlq_last_failure_time";
+
+/// The longest `contracts_dlq_error`, in characters.
+pub const DLQ_ERROR_MAX_CHARS: usize = 1000;
+
 /// Why a consumer dead-lettered a record (the `contracts_dlq_reason` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeadLetterReason {
+    /// The value did not parse as the topic's message type.
+    Decode,
     /// `ce_type` missing or not the topic's message type.
     WrongType,
-    /// The value did not parse as the topic's message type.
-    DecodeError,
-    /// The handler still failed after its retries.
-    HandlerError,
+    /// The message breaks the contract's field rules (reserved).
+    Validation,
+    /// The handler still failed after its attempts.
+    Handler,
 }
 
 impl DeadLetterReason {
-    /// The header value: `wrong-type`, `decode-error` or `handler-error`.
+    /// The header value: `decode`, `wrong-type`, `validation` or `handler`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Decode => "decode",
             Self::WrongType => "wrong-type",
-            Self::DecodeError => "decode-error",
-            Self::HandlerError => "handler-error",
+            Self::Validation => "validation",
+            Self::Handler => "handler",
         }
     }
 }
@@ -147,39 +160,130 @@ impl std::fmt::Display for DeadLetterReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter<'a> {
     pub reason: DeadLetterReason,
-    /// Any error text; [`DeadLetter::headers`] makes it one line.
+    /// Any error text; [`DeadLetter::headers`] makes it one line of at most 1000 characters.
     pub error: &'a str,
     pub topic: &'a str,
     pub partition: i32,
     pub offset: i64,
     pub group: &'a str,
+    /// Handler calls made for the record (0 when it never reached the handler).
+    pub attempts: u32,
+    pub first_failure: SystemTime,
+    pub last_failure: SystemTime,
 }
 
 impl DeadLetter<'_> {
-    /// The dead-letter record's headers: the original ones (less any
-    /// `contracts_dlq_*` left from an earlier dead-lettering, so each appears
-    /// once), then the six `contracts_dlq_*` headers.
+    /// The dead-letter record's headers: the original ones less any
+    /// `contracts_dlq_*` left from an earlier dead-lettering, then the nine
+    /// `contracts_dlq_*` headers. An earlier `contracts_dlq_first_failure_time`
+    /// keeps its value, so a replayed record's history stays readable.
     pub fn headers<'h>(&self, original: impl IntoIterator<Item = (&'h str, &'h [u8])>) -> Vec<Header> {
-        let mut headers: Vec<Header> = original
-            .into_iter()
-            .filter(|(key, _)| !key.starts_with(DLQ_HEADER_PREFIX))
-            .map(|(key, value)| Header::new(key, value))
-            .collect();
-        headers.extend([
+        let mut first_failure = None;
+        let mut headers = Vec::new();
+        for (key, value) in original {
+            if key == DLQ_FIRST_FAILURE_TIME {
+                first_failure.get_or_insert_with(|| value.to_vec());
+            } else if !key.starts_with(DLQ_HEADER_PREFIX) {
+                headers.push(Header::new(key, value));
+            }
+        }
+        headers.extend(self.own_headers(first_failure));
+        headers
+    }
+
+    /// The nine `contracts_dlq_*` headers; `first_failure` is an earlier
+    /// `contracts_dlq_first_failure_time` to keep.
+    pub fn own_headers(&self, first_failure: Option<Vec<u8>>) -> [Header; 9] {
+        [
             Header::new(DLQ_REASON, self.reason.as_str()),
-            Header::new(DLQ_ERROR, one_line(self.error)),
+            Header::new(DLQ_ERROR, error_line(self.error)),
             Header::new(DLQ_TOPIC, self.topic),
             Header::new(DLQ_PARTITION, self.partition.to_string()),
             Header::new(DLQ_OFFSET, self.offset.to_string()),
             Header::new(DLQ_GROUP, self.group),
-        ]);
-        headers
+            Header::new(DLQ_ATTEMPTS, self.attempts.to_string()),
+            Header::new(
+                DLQ_FIRST_FAILURE_TIME,
+                first_failure.unwrap_or_else(|| format_time(self.first_failure).into_bytes()),
+            ),
+            Header::new(DLQ_LAST_FAILURE_TIME, format_time(self.last_failure)),
+        ]
     }
 }
 
-/// Collapses runs of whitespace (newlines included) into single spaces.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Runs of whitespace (newlines included) collapsed into single spaces, cut
+/// at [`DLQ_ERROR_MAX_CHARS`] characters.
+pub fn error_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(DLQ_ERROR_MAX_CHARS) {
+        Some((cut, _)) => line[..cut].to_owned(),
+        None => line,
+    }
+}
+
+/// Parses an RFC 3339 time such as `ce_time` (`2026-11-25T00:48:20.123Z`, any
+/// fraction, `Z` or a `+hh:mm` offset); `None` if it is not one.
+pub fn parse_time(text: &[u8]) -> Option<SystemTime> {
+    let text = std::str::from_utf8(text).ok()?;
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || bytes[4] != b'-' || bytes[7] != b'-' || !matches!(bytes[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if bytes[13] != b':' || bytes[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hours, minutes, seconds) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hours > 23 || minutes > 59 || seconds > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut nanos: i64 = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        for (index, digit) in fraction.bytes().take(9).take(digits).enumerate() {
+            nanos += i64::from(digit - b'0') * 10_i64.pow(8 - index as u32);
+        }
+        rest = &fraction[digits..];
+    }
+    let offset_seconds = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let hh: i64 = rest[1..3].parse().ok()?;
+            let mm: i64 = rest[4..6].parse().ok()?;
+            sign * (hh * 3600 + mm * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hours * 3600 + minutes * 60 + seconds - offset_seconds;
+    let since_epoch = std::time::Duration::new(seconds.unsigned_abs(), 0);
+    let whole =
+        if seconds >= 0 { UNIX_EPOCH.checked_add(since_epoch)? } else { UNIX_EPOCH.checked_sub(since_epoch)? };
+    whole.checked_add(std::time::Duration::from_nanos(nanos as u64))
+}
+
+/// Days since 1970-01-01 of a Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_index = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
@@ -213,36 +317,88 @@ mod tests {
     #[test]
     fn reasons_have_the_documented_names() {
         assert_eq!(DeadLetterReason::WrongType.as_str(), "wrong-type");
-        assert_eq!(DeadLetterReason::DecodeError.as_str(), "decode-error");
-        assert_eq!(DeadLetterReason::HandlerError.to_string(), "handler-error");
+        assert_eq!(DeadLetterReason::Decode.as_str(), "decode");
+        assert_eq!(DeadLetterReason::Validation.as_str(), "validation");
+        assert_eq!(DeadLetterReason::Handler.to_string(), "handler");
     }
 
-    #[test]
-    fn dead_letter_headers_keep_the_original_and_add_six() {
-        let dead_letter = DeadLetter {
-            reason: DeadLetterReason::HandlerError,
-            error: "boom:\n  database\tdown",
+    fn dead_letter(error: &str) -> DeadLetter<'_> {
+        DeadLetter {
+            reason: DeadLetterReason::Handler,
+            error,
             topic: "audit.events.v1",
             partition: 3,
             offset: 42,
             group: "svc-search",
-        };
-        let original: Vec<(&str, &[u8])> =
-            vec![(CE_TYPE, b"audit.v1.AuditEvent"), (DLQ_REASON, b"decode-error"), ("traceparent", b"00-abc")];
-        let headers = dead_letter.headers(original);
+            attempts: 3,
+            first_failure: UNIX_EPOCH + Duration::from_millis(1_795_567_700_123),
+            last_failure: UNIX_EPOCH + Duration::from_millis(1_795_567_701_456),
+        }
+    }
+
+    #[test]
+    fn dead_letter_headers_keep_the_original_and_add_nine() {
+        let original: Vec<(&str, &[u8])> = vec![(CE_TYPE, b"audit.v1.AuditEvent"), ("traceparent", b"00-abc")];
+        let headers = dead_letter("boom:\n  database\tdown").headers(original);
         let pairs: Vec<(&str, &[u8])> = headers.iter().map(|h| (h.key.as_str(), h.value.as_slice())).collect();
         assert_eq!(
             pairs,
             vec![
                 (CE_TYPE, b"audit.v1.AuditEvent".as_slice()),
                 ("traceparent", b"00-abc"),
-                (DLQ_REASON, b"handler-error"),
+                (DLQ_REASON, b"handler"),
                 (DLQ_ERROR, b"boom: database down"),
                 (DLQ_TOPIC, b"audit.events.v1"),
                 (DLQ_PARTITION, b"3"),
                 (DLQ_OFFSET, b"42"),
                 (DLQ_GROUP, b"svc-search"),
+                (DLQ_ATTEMPTS, b"3"),
+                (DLQ_FIRST_FAILURE_TIME, b"2026-11-25T00:48:20.123Z"),
+                (DLQ_LAST_FAILURE_TIME, b"2026-11-25T00:48:21.456Z"),
             ]
         );
+    }
+
+    #[test]
+    fn a_replayed_record_gets_a_new_set_but_keeps_its_first_failure_time() {
+        let original: Vec<(&str, &[u8])> = vec![
+            (CE_TYPE, b"audit.v1.AuditEvent"),
+            (DLQ_REASON, b"decode"),
+            (DLQ_FIRST_FAILURE_TIME, b"2020-01-01T00:00:00.000Z"),
+            (DLQ_ATTEMPTS, b"0"),
+            ("contracts_dlq_something_older", b"x"),
+        ];
+        let headers = dead_letter("again").headers(original);
+        let keys: Vec<&str> = headers.iter().map(|h| h.key.as_str()).collect();
+        assert_eq!(keys.iter().filter(|key| key.starts_with(DLQ_HEADER_PREFIX)).count(), 9, "{keys:?}");
+        let value = |key: &str| headers.iter().find(|h| h.key == key).map(|h| h.value.as_slice());
+        assert_eq!(value(DLQ_REASON), Some(b"handler".as_slice()));
+        assert_eq!(value(DLQ_ATTEMPTS), Some(b"3".as_slice()));
+        assert_eq!(value(DLQ_FIRST_FAILURE_TIME), Some(b"2020-01-01T00:00:00.000Z".as_slice()));
+        assert_eq!(value(DLQ_LAST_FAILURE_TIME), Some(b"2026-11-25T00:48:21.456Z".as_slice()));
+    }
+
+    #[test]
+    fn the_error_is_one_line_of_at_most_1000_characters() {
+        let long = "é\n".repeat(1500);
+        let line = error_line(&long);
+        assert_eq!(line.chars().count(), 1000);
+        assert!(!line.contains('\n'));
+        assert_eq!(error_line("short"), "short");
+    }
+
+    #[test]
+    fn times_parse_back() {
+        let time = UNIX_EPOCH + Duration::from_millis(1_795_567_700_123);
+        assert_eq!(parse_time(format_time(time).as_bytes()), Some(time));
+        assert_eq!(parse_time(b"1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
+        assert_eq!(
+            parse_time(b"2000-02-29T02:00:00.5+02:00"),
+            Some(UNIX_EPOCH + Duration::from_millis(951_782_400_500))
+        );
+        assert_eq!(parse_time(b"1969-12-31T23:59:59.999Z"), Some(UNIX_EPOCH - Duration::from_millis(1)));
+        for bad in [&b""[..], b"yesterday", b"2026-13-01T00:00:00Z", b"2026-11-25T00:48:20", b"2026-11-25T00:48:20.Z"] {
+            assert_eq!(parse_time(bad), None, "{bad:?}");
+        }
     }
 }

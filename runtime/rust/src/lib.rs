@@ -2,7 +2,9 @@
 //! to one protobuf message type ([`Topic`]), the record envelope of
 //! `docs/envelope.md` ([`Topic::encode`], [`Topic::decode`], [`key`],
 //! [`envelope`]), and with feature `kafka` (default) a producer and consumer
-//! that enforce it ([`kafka`]).
+//! that behave as `docs/runtime.md` says ([`kafka`]). Features `metrics`,
+//! `tracing` and `health` add Prometheus series, OpenTelemetry spans and the
+//! `/livez`, `/readyz`, `/metrics` server.
 //!
 //! Without `kafka` the crate is only the codec and builds in seconds, which is
 //! what type-checking a generated crate with `default-features = false` needs.
@@ -10,17 +12,35 @@
 pub mod envelope;
 mod error;
 pub mod key;
+mod record;
 mod topic;
 
 #[cfg(feature = "kafka")]
 pub mod kafka;
 
-pub use error::{ContractError, DecodeError};
-pub use topic::{EncodeOptions, Header, KeyFn, Record, Settings, Topic};
+#[cfg(feature = "health")]
+pub mod health;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(feature = "tracing")]
+mod tracing;
+
+pub use error::{ContractError, DecodeError, Error, ErrorKind};
+pub use record::Record;
+pub use topic::{EncodeOptions, EncodedRecord, Header, KeyFn, Settings, Topic};
 
 #[cfg(feature = "kafka")]
-pub use kafka::{Consumer, Producer};
+pub use kafka::{Consumer, Producer, RetryPolicy};
 
+/// The OpenTelemetry API and SDK this crate is built with (feature `tracing`),
+/// to install a tracer provider the runtime's spans go to.
+#[cfg(feature = "tracing")]
+pub use opentelemetry;
+#[cfg(feature = "tracing")]
+pub use opentelemetry_sdk;
+/// The prometheus crate this crate is built with (feature `metrics`).
+#[cfg(feature = "metrics")]
+pub use prometheus;
 /// The prost this crate is built with, for code that must use the same one.
 pub use prost;
 /// The rdkafka this crate is built with (feature `kafka`).

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use prost::Message;
 
 use crate::envelope::{self, DLQ_SUFFIX};
-use crate::error::{ContractError, DecodeError};
+use crate::error::{DecodeError, Error};
 
 /// Extracts a record key from a message; see [`crate::key`].
 pub type KeyFn<T> = fn(&T) -> Vec<u8>;
@@ -108,16 +108,16 @@ impl<T: Message + Default> Topic<T> {
 
     /// The record for `message`: plain protobuf value, key, CloudEvents headers
     /// with a fresh id, the current time and source `contracts`.
-    pub fn encode(&self, message: &T) -> Record {
+    pub fn encode(&self, message: &T) -> EncodedRecord {
         self.encode_with(message, EncodeOptions::default())
     }
 
     /// Like [`Topic::encode`], with the caller's source, id or time where given.
-    pub fn encode_with(&self, message: &T, options: EncodeOptions<'_>) -> Record {
+    pub fn encode_with(&self, message: &T, options: EncodeOptions<'_>) -> EncodedRecord {
         let id = options.id.map_or_else(envelope::new_id, str::to_owned);
         let source = options.source.unwrap_or(envelope::DEFAULT_SOURCE);
         let time = options.time.unwrap_or_else(SystemTime::now);
-        Record {
+        EncodedRecord {
             topic: self.name,
             key: self.key(message),
             value: message.encode_to_vec(),
@@ -126,7 +126,7 @@ impl<T: Message + Default> Topic<T> {
     }
 
     /// Reads a record of this topic: checks `ce_type`, then parses the value.
-    pub fn decode(&self, value: Option<&[u8]>, headers: &[Header]) -> Result<T, ContractError> {
+    pub fn decode(&self, value: Option<&[u8]>, headers: &[Header]) -> Result<T, Error> {
         let ce_type =
             headers.iter().find(|header| header.key == envelope::CE_TYPE).map(|header| header.value.as_slice());
         self.decode_parts(value, ce_type)
@@ -134,16 +134,16 @@ impl<T: Message + Default> Topic<T> {
 
     /// [`Topic::decode`] given the `ce_type` header's value (if any) instead of
     /// all headers, so a client can decode without copying its headers.
-    pub fn decode_parts(&self, value: Option<&[u8]>, ce_type: Option<&[u8]>) -> Result<T, ContractError> {
+    pub fn decode_parts(&self, value: Option<&[u8]>, ce_type: Option<&[u8]>) -> Result<T, Error> {
         if ce_type != Some(self.type_name.as_bytes()) {
-            return Err(ContractError::WrongType {
+            return Err(Error::WrongType {
                 expected: self.type_name,
                 actual: ce_type.map(|bytes| String::from_utf8_lossy(bytes).into_owned()),
             });
         }
         let type_name = self.type_name;
-        let value = value.ok_or(ContractError::Decode(DecodeError::NoValue { type_name }))?;
-        T::decode(value).map_err(|error| ContractError::Decode(DecodeError::Invalid { type_name, error }))
+        let value = value.ok_or(Error::Decode(DecodeError::NoValue { type_name }))?;
+        T::decode(value).map_err(|error| Error::Decode(DecodeError::Invalid { type_name, error }))
     }
 }
 
@@ -177,16 +177,17 @@ pub struct EncodeOptions<'a> {
     pub time: Option<SystemTime>,
 }
 
-/// A Kafka record as the envelope defines it, ready for any client.
+/// A Kafka record as the envelope defines it (key, value, headers), ready
+/// for any client; the decoded form handed to handlers is [`crate::Record`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub struct EncodedRecord {
     pub topic: &'static str,
     pub key: Option<Vec<u8>>,
     pub value: Vec<u8>,
     pub headers: Vec<Header>,
 }
 
-impl Record {
+impl EncodedRecord {
     /// The value of the first header named `key`.
     pub fn header(&self, key: &str) -> Option<&[u8]> {
         self.headers.iter().find(|header| header.key == key).map(|header| header.value.as_slice())
@@ -343,7 +344,7 @@ mod tests {
         let error = AUDIT.decode(Some(&record.value), &record.headers).unwrap_err();
         assert_eq!(
             error,
-            ContractError::WrongType { expected: "audit.v1.AuditEvent", actual: Some("ops.v1.Heartbeat".into()) }
+            Error::WrongType { expected: "audit.v1.AuditEvent", actual: Some("ops.v1.Heartbeat".into()) }
         );
         assert_eq!(
             error.to_string(),
@@ -354,7 +355,7 @@ mod tests {
     #[test]
     fn a_missing_type_is_a_wrong_type_error() {
         let error = AUDIT.decode(Some(&event().encode_to_vec()), &[]).unwrap_err();
-        assert_eq!(error, ContractError::WrongType { expected: "audit.v1.AuditEvent", actual: None });
+        assert_eq!(error, Error::WrongType { expected: "audit.v1.AuditEvent", actual: None });
         assert_eq!(
             error.to_string(),
             r#"wrong message type: expected ce_type "audit.v1.AuditEvent", got no ce_type header"#
@@ -364,18 +365,15 @@ mod tests {
     #[test]
     fn the_type_is_checked_before_the_value() {
         let error = AUDIT.decode(Some(b"\xff\xff"), &type_header("audit.v1.Other")).unwrap_err();
-        assert!(matches!(error, ContractError::WrongType { .. }), "{error:?}");
+        assert!(matches!(error, Error::WrongType { .. }), "{error:?}");
         let error = AUDIT.decode_parts(None, Some(b"\xffaudit")).unwrap_err();
-        assert_eq!(
-            error,
-            ContractError::WrongType { expected: "audit.v1.AuditEvent", actual: Some("\u{fffd}audit".into()) }
-        );
+        assert_eq!(error, Error::WrongType { expected: "audit.v1.AuditEvent", actual: Some("\u{fffd}audit".into()) });
     }
 
     #[test]
     fn garbage_is_a_decode_error() {
         let error = AUDIT.decode(Some(b"\xff\xff\xff"), &type_header("audit.v1.AuditEvent")).unwrap_err();
-        let ContractError::Decode(DecodeError::Invalid { type_name, .. }) = &error else {
+        let Error::Decode(DecodeError::Invalid { type_name, .. }) = &error else {
             panic!("expected a decode error, got {error:?}");
         };
         assert_eq!(*type_name, "audit.v1.AuditEvent");
@@ -391,13 +389,13 @@ mod tests {
     fn invalid_utf8_in_a_string_field_is_a_decode_error() {
         let value = [0x0a, 0x02, 0xc3, 0x28]; // field 1, length 2, not UTF-8
         let error = AUDIT.decode(Some(&value), &type_header("audit.v1.AuditEvent")).unwrap_err();
-        assert!(matches!(error, ContractError::Decode(DecodeError::Invalid { .. })), "{error:?}");
+        assert!(matches!(error, Error::Decode(DecodeError::Invalid { .. })), "{error:?}");
     }
 
     #[test]
     fn a_null_value_is_a_decode_error() {
         let error = AUDIT.decode(None, &type_header("audit.v1.AuditEvent")).unwrap_err();
-        assert_eq!(error, ContractError::Decode(DecodeError::NoValue { type_name: "audit.v1.AuditEvent" }));
+        assert_eq!(error, Error::Decode(DecodeError::NoValue { type_name: "audit.v1.AuditEvent" }));
         assert_eq!(
             error.to_string(),
             "record has no value (null, a tombstone): expected a audit.v1.AuditEvent message"

@@ -4,14 +4,14 @@
 //! the same tests run over SASL. Each test makes topics and groups of its own.
 #![cfg(feature = "kafka")]
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use contracts_runtime::envelope;
 use contracts_runtime::kafka::{
-    config_from_env, Consumer, ConsumerOptions, Error, Metadata, Producer, ProducerOptions, Retry, RunStats,
+    config_from_env, Consumer, ConsumerOptions, Error, Producer, ProducerOptions, RetryPolicy, RunStats,
 };
 use contracts_runtime::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use contracts_runtime::rdkafka::client::DefaultClientContext;
@@ -19,7 +19,7 @@ use contracts_runtime::rdkafka::consumer::{BaseConsumer, Consumer as _};
 use contracts_runtime::rdkafka::message::{Header as KafkaHeader, Headers as _, Message as _, OwnedHeaders};
 use contracts_runtime::rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer as _, ThreadedProducer};
 use contracts_runtime::rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use contracts_runtime::{key, Settings, Topic};
+use contracts_runtime::{key, ErrorKind, Record, Settings, Topic};
 use prost::Message as _;
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -116,11 +116,7 @@ fn create_topics(config: &ClientConfig, name: &str, partitions: i32) {
 
 fn quick_retries() -> ConsumerOptions {
     ConsumerOptions {
-        retry: Retry {
-            attempts: 3,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-        },
+        retry: RetryPolicy { attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50) },
         ..ConsumerOptions::default()
     }
 }
@@ -207,12 +203,12 @@ fn produced_records_are_consumed_field_equal() {
     producer.close().expect("close");
 
     let consumer = Consumer::from_env(&unique("group")).expect("consumer");
-    let received: RefCell<Vec<(Order, Metadata)>> = RefCell::new(Vec::new());
+    let received: RefCell<Vec<Record<Order>>> = RefCell::new(Vec::new());
     let stats = consumer
         .run(
             &topic,
-            |message, metadata| {
-                received.borrow_mut().push((message, metadata));
+            |record| {
+                received.borrow_mut().push(record);
                 Ok::<(), String>(())
             },
             after(13),
@@ -221,23 +217,25 @@ fn produced_records_are_consumed_field_equal() {
     assert_eq!((stats.records, stats.handled, stats.dead_lettered), (13, 13, 0));
 
     let mut received = received.into_inner();
-    received.sort_by_key(|(message, _)| message.amount_cents);
-    let messages: Vec<Order> = received.iter().map(|(message, _)| message.clone()).collect();
+    received.sort_by_key(|record| record.message.amount_cents);
+    let messages: Vec<Order> = received.iter().map(|record| record.message.clone()).collect();
     assert_eq!(messages, (0..13).map(order).collect::<Vec<_>>());
-    for (message, metadata) in &received {
-        assert_eq!(metadata.topic, name);
-        assert_eq!(metadata.key.as_deref(), Some(message.customer_id.as_bytes()));
-        assert_eq!(metadata.header(envelope::CE_TYPE), Some(b"shop.v1.Order".as_slice()));
-        assert_eq!(metadata.header(envelope::CONTENT_TYPE), Some(b"application/protobuf".as_slice()));
-        assert_eq!(metadata.source(), Some("contracts"));
-        assert!(metadata.id().is_some_and(|id| id.len() > 33));
-        assert!(metadata.timestamp_ms.is_some());
+    for record in &received {
+        assert_eq!(record.topic, name);
+        assert_eq!(record.key.as_deref(), Some(record.message.customer_id.as_bytes()));
+        assert_eq!(record.header(envelope::CE_TYPE), Some(b"shop.v1.Order".as_slice()));
+        assert_eq!(record.header(envelope::CONTENT_TYPE), Some(b"application/protobuf".as_slice()));
+        assert_eq!(record.source.as_deref(), Some("contracts"));
+        assert!(record.id.as_ref().is_some_and(|id| id.len() > 33));
+        let (timestamp, time) = (record.timestamp.expect("Kafka timestamp"), record.time.expect("ce_time"));
+        let apart = timestamp.duration_since(time).unwrap_or_else(|error| error.duration());
+        assert!(apart < Duration::from_secs(5), "ce_time and the Kafka timestamp are {apart:?} apart");
     }
     // Same key, same partition.
-    for (a, metadata_a) in &received {
-        for (b, metadata_b) in &received {
-            if a.customer_id == b.customer_id {
-                assert_eq!(metadata_a.partition, metadata_b.partition);
+    for a in &received {
+        for b in &received {
+            if a.message.customer_id == b.message.customer_id {
+                assert_eq!(a.partition, b.partition);
             }
         }
     }
@@ -271,8 +269,8 @@ fn records_of_another_type_or_undecodable_are_dead_lettered_and_later_ones_proce
     let stats = consumer
         .run(
             &topic,
-            |message, metadata| {
-                handled.borrow_mut().push((message, metadata.offset));
+            |record: Record<Order>| {
+                handled.borrow_mut().push((record.message, record.offset));
                 Ok::<(), String>(())
             },
             after(6),
@@ -283,7 +281,7 @@ fn records_of_another_type_or_undecodable_are_dead_lettered_and_later_ones_proce
 
     let dead = read_all(&config, &format!("{name}.dlq"), 4);
     let reasons: Vec<_> = dead.iter().map(|record| record.header(envelope::DLQ_REASON).unwrap()).collect();
-    assert_eq!(reasons, ["wrong-type", "decode-error", "wrong-type", "decode-error"]);
+    assert_eq!(reasons, ["wrong-type", "decode", "wrong-type", "decode"]);
     let offsets: Vec<_> = dead.iter().map(|record| record.header(envelope::DLQ_OFFSET).unwrap()).collect();
     assert_eq!(offsets, ["1", "2", "3", "4"]);
     for record in &dead {
@@ -291,6 +289,9 @@ fn records_of_another_type_or_undecodable_are_dead_lettered_and_later_ones_proce
         assert_eq!(record.header(envelope::DLQ_PARTITION), Some("0"));
         assert_eq!(record.header(envelope::DLQ_GROUP), Some(group.as_str()));
         assert!(!record.header(envelope::DLQ_ERROR).unwrap().contains('\n'));
+        assert_eq!(record.header(envelope::DLQ_ATTEMPTS), Some("0"));
+        assert_eq!(record.header(envelope::DLQ_FIRST_FAILURE_TIME), record.header(envelope::DLQ_LAST_FAILURE_TIME));
+        assert!(record.header(envelope::DLQ_FIRST_FAILURE_TIME).is_some_and(|time| time.ends_with('Z')));
     }
 
     let wrong_type = &dead[0];
@@ -319,7 +320,7 @@ fn records_of_another_type_or_undecodable_are_dead_lettered_and_later_ones_proce
     consumer.close().expect("close");
     let again = Consumer::with_options(&group, config.clone(), quick_retries()).expect("consumer again");
     let stats = again
-        .run(&topic, |_, _| Ok::<(), String>(()), |stats| stats.idle > Duration::from_secs(4) || stats.records > 0)
+        .run(&topic, |_| Ok::<(), String>(()), |stats| stats.idle > Duration::from_secs(4) || stats.records > 0)
         .expect("run again");
     assert_eq!(stats.records, 0, "records replayed after a clean close");
 }
@@ -342,7 +343,8 @@ fn a_failing_handler_is_retried_then_dead_lettered() {
     let stats = consumer
         .run(
             &topic,
-            |message: Order, _| {
+            |record: Record<Order>| {
+                let message = record.message;
                 tries.borrow_mut().push(message.amount_cents / 100);
                 let attempt = tries.borrow().iter().filter(|&&n| n == message.amount_cents / 100).count();
                 match message.amount_cents / 100 {
@@ -362,8 +364,10 @@ fn a_failing_handler_is_retried_then_dead_lettered() {
     assert_eq!(handled.into_inner(), vec![order(1), order(3)]);
 
     let dead = read_all(&config, &format!("{name}.dlq"), 1);
-    assert_eq!(dead[0].header(envelope::DLQ_REASON), Some("handler-error"));
+    assert_eq!(dead[0].header(envelope::DLQ_REASON), Some("handler"));
     assert_eq!(dead[0].header(envelope::DLQ_ERROR), Some("order 2 is invalid: customer unknown"));
+    assert_eq!(dead[0].header(envelope::DLQ_ATTEMPTS), Some("3"));
+    assert!(dead[0].header(envelope::DLQ_FIRST_FAILURE_TIME) < dead[0].header(envelope::DLQ_LAST_FAILURE_TIME));
     assert_eq!(dead[0].header(envelope::DLQ_OFFSET), Some("1"));
     assert_eq!(dead[0].value.as_deref(), Some(order(2).encode_to_vec().as_slice()));
 }
@@ -389,7 +393,7 @@ fn batches_hold_at_most_max_records_and_skip_bad_records() {
     let stats = consumer
         .run_batch(
             &topic,
-            |batch: Vec<(Order, Metadata)>| {
+            |batch: Vec<Record<Order>>| {
                 batches.borrow_mut().push(batch);
                 Ok::<(), String>(())
             },
@@ -401,41 +405,84 @@ fn batches_hold_at_most_max_records_and_skip_bad_records() {
     assert_eq!((stats.records, stats.handled, stats.dead_lettered), (26, 25, 1));
     let batches = batches.into_inner();
     assert!(batches.iter().all(|batch| !batch.is_empty() && batch.len() <= 10), "{:?}", sizes(&batches));
-    let messages: Vec<Order> = batches.into_iter().flatten().map(|(message, _)| message).collect();
+    let messages: Vec<Order> = batches.into_iter().flatten().map(|record| record.message).collect();
     assert_eq!(messages, (0..25).map(order).collect::<Vec<_>>());
     let dead = read_all(&config, &format!("{name}.dlq"), 1);
-    assert_eq!(dead[0].header(envelope::DLQ_REASON), Some("decode-error"));
+    assert_eq!(dead[0].header(envelope::DLQ_REASON), Some("decode"));
     assert_eq!(dead[0].header(envelope::DLQ_OFFSET), Some("20"));
 }
 
 #[test]
-fn a_batch_whose_handler_keeps_failing_is_dead_lettered_whole() {
+fn a_failing_batch_is_retried_record_by_record_and_only_the_bad_one_is_dead_lettered() {
     let Some(config) = broker() else { return };
     let name = unique("bad-batch");
     create_topics(&config, &name, 1);
     let topic = order_topic(&name);
     let producer = Producer::new(config.clone()).expect("producer");
-    for n in 0..3 {
+    for n in 0..4 {
         producer.send(&topic, &order(n)).expect("send");
     }
-    let calls = Cell::new(0);
+    // Order 2 always fails, so every call that contains it does.
+    let calls: RefCell<Vec<Vec<i64>>> = RefCell::new(Vec::new());
+    let handled = RefCell::new(Vec::new());
     let consumer = Consumer::with_options(&unique("group"), config.clone(), quick_retries()).expect("consumer");
     let stats = consumer
         .run_batch(
             &topic,
-            |batch: Vec<(Order, Metadata)>| {
-                calls.set(calls.get() + 1);
-                Err(format!("downstream rejected {} records", batch.len()))
+            |batch: Vec<Record<Order>>| {
+                let numbers: Vec<i64> = batch.iter().map(|record| record.message.amount_cents / 100).collect();
+                calls.borrow_mut().push(numbers.clone());
+                if numbers.contains(&2) {
+                    return Err(format!("downstream rejected order 2 of {}", batch.len()));
+                }
+                handled.borrow_mut().extend(numbers);
+                Ok(())
             },
-            3,
+            4,
             Duration::from_secs(2),
-            after(3),
+            after(4),
         )
         .expect("run_batch");
-    assert_eq!((stats.handled, stats.dead_lettered), (0, 3));
-    assert_eq!(calls.get() % 3, 0, "each batch is tried 3 times");
-    let dead = read_all(&config, &format!("{name}.dlq"), 3);
-    assert!(dead.iter().all(|record| record.header(envelope::DLQ_REASON) == Some("handler-error")));
+    assert_eq!((stats.records, stats.handled, stats.dead_lettered), (4, 3, 1));
+    let calls = calls.into_inner();
+    let whole: Vec<i64> = (0..4).collect();
+    assert_eq!(calls[..3], [whole.clone(), whole.clone(), whole], "the batch is called `attempts` times");
+    assert_eq!(calls[3..], [vec![0], vec![1], vec![2], vec![2], vec![2], vec![3]], "then each record alone");
+    assert_eq!(handled.into_inner(), vec![0, 1, 3]);
+    let dead = read_all(&config, &format!("{name}.dlq"), 1);
+    assert_eq!(dead[0].header(envelope::DLQ_REASON), Some("handler"));
+    assert_eq!(dead[0].header(envelope::DLQ_OFFSET), Some("2"));
+    assert_eq!(dead[0].header(envelope::DLQ_ATTEMPTS), Some("6"), "3 calls as a batch, 3 alone");
+    assert_eq!(dead[0].header(envelope::DLQ_ERROR), Some("downstream rejected order 2 of 1"));
+}
+
+#[test]
+fn a_record_dead_lettered_again_gets_a_new_header_set_with_its_first_failure_time() {
+    let Some(config) = broker() else { return };
+    let name = unique("replayed");
+    create_topics(&config, &name, 1);
+    let earlier: [(&str, &[u8]); 5] = [
+        (envelope::CE_TYPE, b"shop.v1.Order"),
+        (envelope::DLQ_REASON, b"handler"),
+        (envelope::DLQ_ATTEMPTS, b"3"),
+        (envelope::DLQ_FIRST_FAILURE_TIME, b"2020-01-01T00:00:00.000Z"),
+        (envelope::DLQ_LAST_FAILURE_TIME, b"2020-01-01T00:00:01.000Z"),
+    ];
+    produce_raw(&config, &name, Some(b"\xff"), &earlier);
+    let consumer = Consumer::with_options(&unique("group"), config.clone(), quick_retries()).expect("consumer");
+    consumer.run(&order_topic(&name), |_| Ok::<(), String>(()), after(1)).expect("run");
+    let dead = read_all(&config, &format!("{name}.dlq"), 1);
+    let dlq_headers: Vec<&str> = dead[0]
+        .headers
+        .iter()
+        .map(|(key, _)| key.as_str())
+        .filter(|key| key.starts_with(envelope::DLQ_HEADER_PREFIX))
+        .collect();
+    assert_eq!(dlq_headers.len(), 9, "{dlq_headers:?}");
+    assert_eq!(dead[0].header(envelope::DLQ_REASON), Some("decode"));
+    assert_eq!(dead[0].header(envelope::DLQ_ATTEMPTS), Some("0"));
+    assert_eq!(dead[0].header(envelope::DLQ_FIRST_FAILURE_TIME), Some("2020-01-01T00:00:00.000Z"));
+    assert!(dead[0].header(envelope::DLQ_LAST_FAILURE_TIME).unwrap() > "2026");
 }
 
 #[test]
@@ -450,8 +497,9 @@ fn missing_topics_fail_with_a_clear_error() {
     assert!(started.elapsed() < Duration::from_secs(15));
 
     let consumer = Consumer::new(&unique("group"), config.clone()).expect("consumer");
-    let error = consumer.run(&missing, |_, _| Ok::<(), String>(()), |_| false).expect_err("no such topic");
+    let error = consumer.run(&missing, |_| Ok::<(), String>(()), |_| false).expect_err("no such topic");
     assert!(matches!(&error, Error::UnknownTopic { topic, .. } if topic == missing.name()), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::Config);
 
     // A topic without its dead-letter topic is refused before anything is consumed.
     let name = unique("no-dlq");
@@ -461,32 +509,65 @@ fn missing_topics_fail_with_a_clear_error() {
         admin.create_topics(&[NewTopic::new(&name, 1, TopicReplication::Fixed(1))], &options),
     );
     created.unwrap().remove(0).unwrap();
-    let error = consumer.run(&order_topic(&name), |_, _| Ok::<(), String>(()), |_| false).expect_err("no dlq topic");
+    let error = consumer.run(&order_topic(&name), |_| Ok::<(), String>(()), |_| false).expect_err("no dlq topic");
     assert!(matches!(&error, Error::UnknownTopic { topic, .. } if *topic == format!("{name}.dlq")), "{error:?}");
 }
 
-/// Needs no broker: nothing listens on the port.
+/// Needs no broker: nothing listens on the port, which refuses at once.
 #[test]
-fn an_unreachable_broker_fails_within_the_connect_timeout() {
+fn a_refused_port_fails_at_once_with_a_connection_error() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", format!("127.0.0.1:{port}"));
-    let timeout = Duration::from_secs(2);
 
     let started = Instant::now();
-    let options = ProducerOptions { connect_timeout: timeout, ..Default::default() };
-    let error = Producer::with_options(config.clone(), options).err().expect("no broker");
-    assert!(started.elapsed() < timeout + Duration::from_secs(3), "{:?}", started.elapsed());
-    assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
-    assert!(error.to_string().contains(&format!("could not reach Kafka at 127.0.0.1:{port} within 2s")), "{error}");
+    let error = Producer::new(config.clone()).err().expect("no broker");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(matches!(error, Error::Connection { .. }), "{error:?}");
+    assert_eq!(error.kind().name(), "ConnectionError");
+    let text = error.to_string();
+    assert!(text.contains(&format!("could not connect to Kafka at 127.0.0.1:{port}")), "{text}");
+    assert!(text.contains("Connection refused"), "{text}");
 
     let started = Instant::now();
-    let options = ConsumerOptions { connect_timeout: timeout, ..Default::default() };
-    let error = Consumer::with_options("group", config, options).err().expect("no broker");
-    assert!(started.elapsed() < timeout + Duration::from_secs(3), "{:?}", started.elapsed());
-    assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
+    let error = Consumer::new("group", config).err().expect("no broker");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(error.kind(), ErrorKind::Connection, "{error:?}");
 }
 
-fn sizes(batches: &[Vec<(Order, Metadata)>]) -> Vec<usize> {
+/// Needs no broker: a listener that accepts and never answers.
+#[test]
+fn a_silent_broker_fails_within_the_connect_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", format!("127.0.0.1:{}", listener.local_addr().unwrap().port()));
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let options = ProducerOptions { connect_timeout: timeout, ..Default::default() };
+    let error = Producer::with_options(config, options).err().expect("no answer");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= timeout && elapsed < timeout + Duration::from_secs(2), "{elapsed:?}");
+    assert!(error.to_string().contains("no broker answered within 2s"), "{error}");
+    drop(listener);
+}
+
+/// Over SASL (`scripts/kafka start --sasl`): a wrong password fails at once.
+#[test]
+fn refused_credentials_fail_at_once() {
+    let Some(config) = broker() else { return };
+    if config.get("sasl.username").is_none() {
+        eprintln!("skipped: the broker does not use SASL");
+        return;
+    }
+    let mut wrong = config.clone();
+    wrong.set("sasl.password", "not-the-password");
+    let started = Instant::now();
+    let error = Producer::new(wrong).err().expect("refused credentials");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(error.kind(), ErrorKind::Connection, "{error:?}");
+    assert!(error.to_string().contains("authentication failed"), "{error}");
+}
+
+fn sizes(batches: &[Vec<Record<Order>>]) -> Vec<usize> {
     batches.iter().map(Vec::len).collect()
 }

@@ -10,6 +10,17 @@ pub const SASL_MECHANISM: &str = "KAFKA_SASL_MECHANISM";
 pub const SASL_USERNAME: &str = "KAFKA_SASL_USERNAME";
 pub const SASL_PASSWORD: &str = "KAFKA_SASL_PASSWORD";
 pub const SSL_CA_LOCATION: &str = "KAFKA_SSL_CA_LOCATION";
+pub const SSL_CERTIFICATE_LOCATION: &str = "KAFKA_SSL_CERTIFICATE_LOCATION";
+pub const SSL_KEY_LOCATION: &str = "KAFKA_SSL_KEY_LOCATION";
+pub const SSL_KEY_PASSWORD: &str = "KAFKA_SSL_KEY_PASSWORD";
+
+/// The TLS variables and the librdkafka property each sets.
+const SSL_VARIABLES: [(&str, &str); 4] = [
+    (SSL_CA_LOCATION, "ssl.ca.location"),
+    (SSL_CERTIFICATE_LOCATION, "ssl.certificate.location"),
+    (SSL_KEY_LOCATION, "ssl.key.location"),
+    (SSL_KEY_PASSWORD, "ssl.key.password"),
+];
 
 const PROTOCOLS: [&str; 4] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
 // GSSAPI needs Cyrus SASL and OAUTHBEARER a token provider: neither is built in.
@@ -54,8 +65,11 @@ const CONSUMER_ONLY: [&str; 12] = [
 ];
 
 /// A client config from `KAFKA_BOOTSTRAP_SERVERS` (required),
-/// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
-/// `KAFKA_SASL_PASSWORD` and `KAFKA_SSL_CA_LOCATION`. Empty counts as unset.
+/// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM` (`PLAIN` when the
+/// protocol is `SASL_*`), `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`,
+/// `KAFKA_SSL_CA_LOCATION`, `KAFKA_SSL_CERTIFICATE_LOCATION`,
+/// `KAFKA_SSL_KEY_LOCATION` and `KAFKA_SSL_KEY_PASSWORD` (`docs/runtime.md`,
+/// "Connecting"). Empty counts as unset.
 pub fn config_from_env() -> Result<ClientConfig, Error> {
     config_from_lookup(|name| std::env::var(name).ok())
 }
@@ -77,45 +91,41 @@ pub(crate) fn config_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Res
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", bootstrap).set("security.protocol", protocol.as_str());
 
-    let mechanism = var(SASL_MECHANISM).map(|value| value.to_ascii_uppercase());
-    match (uses_sasl, mechanism) {
-        (true, Some(mechanism)) => {
-            if !MECHANISMS.contains(&mechanism.as_str()) {
-                return Err(Error::Config(format!(
-                    "{SASL_MECHANISM}={mechanism:?} is not one of {}",
-                    MECHANISMS.join(", ")
-                )));
-            }
-            let (Some(username), Some(password)) = (var(SASL_USERNAME), var(SASL_PASSWORD)) else {
-                return Err(Error::Config(format!(
-                    "{SASL_MECHANISM}={mechanism} needs {SASL_USERNAME} and {SASL_PASSWORD}"
-                )));
-            };
-            config.set("sasl.mechanism", mechanism).set("sasl.username", username).set("sasl.password", password);
-        }
-        (true, None) => {
+    if uses_sasl {
+        // PLAIN unless told otherwise, as every runtime does.
+        let mechanism = var(SASL_MECHANISM).map_or_else(|| "PLAIN".to_owned(), |value| value.to_ascii_uppercase());
+        if !MECHANISMS.contains(&mechanism.as_str()) {
             return Err(Error::Config(format!(
-                "{SECURITY_PROTOCOL}={protocol} needs {SASL_MECHANISM} (one of {})",
+                "{SASL_MECHANISM}={mechanism:?} is not one of {}",
                 MECHANISMS.join(", ")
-            )))
-        }
-        (false, _) => {
-            if let Some(name) =
-                [SASL_MECHANISM, SASL_USERNAME, SASL_PASSWORD].into_iter().find(|name| var(name).is_some())
-            {
-                return Err(Error::Config(format!(
-                    "{name} is set but {SECURITY_PROTOCOL}={protocol}: use SASL_PLAINTEXT or SASL_SSL, or unset {name}"
-                )));
-            }
-        }
-    }
-    if let Some(ca_location) = var(SSL_CA_LOCATION) {
-        if !uses_ssl {
-            return Err(Error::Config(format!(
-                "{SSL_CA_LOCATION} is set but {SECURITY_PROTOCOL}={protocol}: use SSL or SASL_SSL, or unset {SSL_CA_LOCATION}"
             )));
         }
-        config.set("ssl.ca.location", ca_location);
+        let (Some(username), Some(password)) = (var(SASL_USERNAME), var(SASL_PASSWORD)) else {
+            return Err(Error::Config(format!(
+                "{SECURITY_PROTOCOL}={protocol} needs {SASL_USERNAME} and {SASL_PASSWORD} (SASL {mechanism})"
+            )));
+        };
+        config.set("sasl.mechanism", mechanism).set("sasl.username", username).set("sasl.password", password);
+    } else if let Some(name) =
+        [SASL_MECHANISM, SASL_USERNAME, SASL_PASSWORD].into_iter().find(|name| var(name).is_some())
+    {
+        return Err(Error::Config(format!(
+            "{name} is set but {SECURITY_PROTOCOL}={protocol}: use SASL_PLAINTEXT or SASL_SSL, or unset {name}"
+        )));
+    }
+    for (name, property) in SSL_VARIABLES {
+        let Some(value) = var(name) else { continue };
+        if !uses_ssl {
+            return Err(Error::Config(format!(
+                "{name} is set but {SECURITY_PROTOCOL}={protocol}: use SSL or SASL_SSL, or unset {name}"
+            )));
+        }
+        config.set(property, value);
+    }
+    if var(SSL_CERTIFICATE_LOCATION).is_some() != var(SSL_KEY_LOCATION).is_some() {
+        return Err(Error::Config(format!(
+            "mutual TLS needs both {SSL_CERTIFICATE_LOCATION} and {SSL_KEY_LOCATION}, or neither"
+        )));
     }
     Ok(config)
 }
@@ -203,17 +213,51 @@ mod tests {
     }
 
     #[test]
+    fn sasl_defaults_to_plain() {
+        let config = from(&[
+            (BOOTSTRAP_SERVERS, "kafka:9092"),
+            (SECURITY_PROTOCOL, "SASL_PLAINTEXT"),
+            (SASL_USERNAME, "alice"),
+            (SASL_PASSWORD, "alice-secret"),
+        ])
+        .unwrap();
+        assert_eq!(config.get("sasl.mechanism"), Some("PLAIN"));
+    }
+
+    #[test]
+    fn mutual_tls_sets_certificate_key_and_password() {
+        let config = from(&[
+            (BOOTSTRAP_SERVERS, "kafka:9093"),
+            (SECURITY_PROTOCOL, "SSL"),
+            (SSL_CA_LOCATION, "/ca.pem"),
+            (SSL_CERTIFICATE_LOCATION, "/client.pem"),
+            (SSL_KEY_LOCATION, "/client.key"),
+            (SSL_KEY_PASSWORD, "key-secret"),
+        ])
+        .unwrap();
+        assert_eq!(config.get("ssl.certificate.location"), Some("/client.pem"));
+        assert_eq!(config.get("ssl.key.location"), Some("/client.key"));
+        assert_eq!(config.get("ssl.key.password"), Some("key-secret"));
+        let half = [(BOOTSTRAP_SERVERS, "k:1"), (SECURITY_PROTOCOL, "SSL"), (SSL_CERTIFICATE_LOCATION, "/c.pem")];
+        assert!(error_of(&half).contains("needs both KAFKA_SSL_CERTIFICATE_LOCATION and KAFKA_SSL_KEY_LOCATION"));
+    }
+
+    #[test]
     fn inconsistent_security_settings_are_rejected() {
         let bootstrap = (BOOTSTRAP_SERVERS, "kafka:9092");
         assert!(error_of(&[bootstrap, (SECURITY_PROTOCOL, "TLS")])
             .contains("KAFKA_SECURITY_PROTOCOL=\"TLS\" is not one of"));
-        assert!(error_of(&[bootstrap, (SECURITY_PROTOCOL, "SASL_PLAINTEXT")]).contains("needs KAFKA_SASL_MECHANISM"));
+        assert!(error_of(&[bootstrap, (SECURITY_PROTOCOL, "SASL_PLAINTEXT")])
+            .contains("needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (SASL PLAIN)"));
+        assert!(error_of(&[bootstrap, (SECURITY_PROTOCOL, "SASL_SSL"), (SASL_USERNAME, "alice")])
+            .contains("needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"));
         assert!(error_of(&[bootstrap, (SECURITY_PROTOCOL, "SASL_PLAINTEXT"), (SASL_MECHANISM, "GSSAPI")])
             .contains("KAFKA_SASL_MECHANISM=\"GSSAPI\" is not one of"));
         assert!(error_of(&[bootstrap, (SECURITY_PROTOCOL, "SASL_PLAINTEXT"), (SASL_MECHANISM, "PLAIN")])
             .contains("needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"));
         assert!(error_of(&[bootstrap, (SASL_USERNAME, "alice")]).contains("KAFKA_SASL_USERNAME is set but"));
         assert!(error_of(&[bootstrap, (SSL_CA_LOCATION, "/ca.pem")]).contains("KAFKA_SSL_CA_LOCATION is set but"));
+        assert!(error_of(&[bootstrap, (SSL_KEY_PASSWORD, "x")]).contains("KAFKA_SSL_KEY_PASSWORD is set but"));
     }
 
     #[test]

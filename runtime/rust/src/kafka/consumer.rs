@@ -1,11 +1,13 @@
 //! A consumer that hands a handler only its topic's message type, at least
-//! once, and dead-letters what breaks the contract or keeps failing.
+//! once, and dead-letters what breaks the contract or keeps failing
+//! (`docs/runtime.md`, "Consumer").
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
@@ -15,81 +17,62 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::client::{check_reachable, check_topic, Context};
 use super::config::{bootstrap_of, config_from_env, consumer_config, dead_letter_producer_config};
+use super::observe::{self, Processed, TopicSeries};
 use super::producer::{Producer, ProducerOptions};
 use super::Error;
 use crate::envelope::{self, DeadLetter, DeadLetterReason};
-use crate::{ContractError, Header, Topic};
+use crate::{Header, Record, Topic};
 
 /// How long one poll waits before the stop condition is asked again.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How often a failing handler is tried before its records are dead-lettered.
+/// How often a failing handler is called (`docs/runtime.md`, "Retry policy").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
-    /// Tries in all, the first included; at least one is made.
+pub struct RetryPolicy {
+    /// Calls in all, the first included; `1` means no retry (`0` counts as `1`).
     pub attempts: u32,
-    /// The wait after the first failure; each later wait doubles it.
-    pub initial_backoff: Duration,
+    /// The wait before the first retry; each later wait doubles it.
+    pub base_delay: Duration,
     /// The longest wait. Keep all waits together well under
     /// `max.poll.interval.ms` (5 min), or the group evicts the consumer.
-    pub max_backoff: Duration,
+    pub max_delay: Duration,
 }
 
-impl Default for Retry {
+impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 4, initial_backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(5) }
+        Self { attempts: 3, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5) }
     }
 }
 
-impl Retry {
-    /// The wait after `failures` failed tries (1 = after the first).
-    pub fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2_u32.saturating_pow(failures.saturating_sub(1));
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+impl RetryPolicy {
+    /// The wait before retry `retry` (1, 2, …): `min(max_delay, base_delay * 2^(retry-1))`.
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor = 2_u32.saturating_pow(retry.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
 }
 
 /// What a consumer is made with besides its group and client config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConsumerOptions {
-    pub retry: Retry,
+    pub retry: RetryPolicy,
     /// The bound on metadata requests: at construction (is a broker there?)
     /// and when a run starts (do the topic and its `.dlq` exist?).
     pub connect_timeout: Duration,
+    /// Where the consumer's series go (feature `metrics`); default [`crate::metrics::Metrics::global`].
+    #[cfg(feature = "metrics")]
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Default for ConsumerOptions {
     fn default() -> Self {
-        Self { retry: Retry::default(), connect_timeout: ProducerOptions::default().connect_timeout }
-    }
-}
-
-/// Where a record came from, handed to the handler with its message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metadata {
-    pub topic: &'static str,
-    pub partition: i32,
-    pub offset: i64,
-    pub key: Option<Vec<u8>>,
-    /// Milliseconds since the epoch, when the record has a timestamp.
-    pub timestamp_ms: Option<i64>,
-    pub headers: Vec<Header>,
-}
-
-impl Metadata {
-    /// The value of the first header named `key`.
-    pub fn header(&self, key: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|header| header.key == key).map(|header| header.value.as_slice())
-    }
-
-    /// `ce_id`, if present and UTF-8.
-    pub fn id(&self) -> Option<&str> {
-        self.header(envelope::CE_ID).and_then(|value| std::str::from_utf8(value).ok())
-    }
-
-    /// `ce_source`, if present and UTF-8.
-    pub fn source(&self) -> Option<&str> {
-        self.header(envelope::CE_SOURCE).and_then(|value| std::str::from_utf8(value).ok())
+        let producer = ProducerOptions::default();
+        Self {
+            retry: RetryPolicy::default(),
+            connect_timeout: producer.connect_timeout,
+            #[cfg(feature = "metrics")]
+            metrics: producer.metrics,
+        }
     }
 }
 
@@ -106,11 +89,38 @@ pub struct RunStats {
     pub idle: Duration,
 }
 
+/// Stops a consumer's run from anywhere (another thread, a signal handler's
+/// thread): the same as [`Consumer::stop`].
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Why a handler gave up on a record: the last error, and its call history.
+struct Failure {
+    error: String,
+    attempts: u32,
+    first_failure: SystemTime,
+    last_failure: SystemTime,
+}
+
+impl Failure {
+    /// A record that never reached the handler (`decode`, `wrong-type`).
+    fn at_once(error: &Error) -> Self {
+        let now = SystemTime::now();
+        Self { error: error.to_string(), attempts: 0, first_failure: now, last_failure: now }
+    }
+}
+
 /// Reads typed records of one topic at a time in a consumer group.
 ///
 /// Offsets are stored only after a record is handled or dead-lettered and are
-/// committed in the background and when a run ends, so a crash replays records
-/// rather than losing them (at least once).
+/// committed in the background, on revocation and when a run ends, so a crash
+/// replays records rather than losing them (at least once).
 pub struct Consumer {
     consumer: BaseConsumer<Context>,
     dead_letters: Producer,
@@ -118,6 +128,7 @@ pub struct Consumer {
     bootstrap: String,
     options: ConsumerOptions,
     subscribed: Mutex<Option<&'static str>>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl Consumer {
@@ -133,17 +144,27 @@ impl Consumer {
     }
 
     /// Like [`Consumer::new`], with a retry policy and connect timeout of the
-    /// caller's. Fails within `connect_timeout` when no broker answers.
+    /// caller's. Fails with a [`Error::Connection`] as soon as the brokers
+    /// refuse (connection, credentials, TLS), else within `connect_timeout`.
     pub fn with_options(group_id: &str, config: ClientConfig, options: ConsumerOptions) -> Result<Self, Error> {
         if group_id.trim().is_empty() {
             return Err(Error::Config("a consumer needs a non-empty group id".to_owned()));
         }
         let bootstrap = bootstrap_of(&config);
-        let consumer = BaseConsumer::from_config_and_context(&consumer_config(&config, group_id), Context::default())?;
-        check_reachable(consumer.client(), &bootstrap, options.connect_timeout)?;
-        let producer_options =
-            ProducerOptions { connect_timeout: options.connect_timeout, ..ProducerOptions::default() };
-        let dead_letters = Producer::unchecked(&dead_letter_producer_config(&config), producer_options)?;
+        let mut consumer_config = consumer_config(&config, group_id);
+        // Statistics carry the partitions' ends and committed offsets that the
+        // lag gauge and the readiness check read (no broker round trip each).
+        if cfg!(any(feature = "metrics", feature = "health")) && consumer_config.get("statistics.interval.ms").is_none()
+        {
+            consumer_config.set("statistics.interval.ms", "1000");
+        }
+        let metrics = producer_options(&options).metrics();
+        let consumer = BaseConsumer::from_config_and_context(&consumer_config, Context::new(metrics))?;
+        // The dead-letter producer checks the brokers: its error callback runs
+        // on its own thread, so a refusal is seen at once.
+        let dead_letters = Producer::unchecked(&dead_letter_producer_config(&config), producer_options(&options))?;
+        check_reachable(dead_letters.client(), &bootstrap, options.connect_timeout)?;
+        consumer.context().state.answered();
         Ok(Self {
             consumer,
             dead_letters,
@@ -151,6 +172,7 @@ impl Consumer {
             bootstrap,
             options,
             subscribed: Mutex::new(None),
+            stopping: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -158,26 +180,49 @@ impl Consumer {
         &self.group_id
     }
 
-    /// Hands each record of `topic` to `handler` until `stop` says so (asked
-    /// between records, and at least every 100 ms when none arrive).
+    /// Ends the current run (or the next one at once): the record or batch in
+    /// flight finishes, nothing new is handed over, stored offsets are committed.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// A handle that calls [`Consumer::stop`] from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle(Arc::clone(&self.stopping))
+    }
+
+    /// What health checks read of this consumer (feature `health`).
+    #[cfg(feature = "health")]
+    pub fn health(&self) -> crate::health::HealthSource {
+        crate::health::HealthSource::consumer(Arc::clone(&self.consumer.context().state), &self.dead_letters)
+    }
+
+    /// The start-up checks of a run: `topic` and its `.dlq` exist (else
+    /// [`Error::UnknownTopic`]), then subscribes. [`Consumer::run`] calls it too.
+    pub fn subscribe<T: prost::Message + Default>(&self, topic: &Topic<T>) -> Result<(), Error> {
+        self.prepare(topic).map(drop)
+    }
+
+    /// Hands each record of `topic` to `handler` until [`Consumer::stop`] or
+    /// `stop` says so (asked between records, and at least every 100 ms).
     ///
     /// A record that is not a `T` (wrong `ce_type`, undecodable value) goes to
-    /// `<topic>.dlq`; so does one whose handler still fails after
+    /// `<topic>.dlq` at once; so does one whose handler still fails after
     /// [`ConsumerOptions::retry`]. Either way its offset is stored only once
     /// the dead-letter record is acknowledged, and the run goes on.
     pub fn run<T, E, H, S>(&self, topic: &Topic<T>, mut handler: H, mut stop: S) -> Result<RunStats, Error>
     where
         T: prost::Message + Default,
         E: Display,
-        H: FnMut(T, Metadata) -> Result<(), E>,
+        H: FnMut(Record<T>) -> Result<(), E>,
         S: FnMut(&RunStats) -> bool,
     {
-        let dlq_topic = self.subscribe(topic)?;
+        let (dlq_topic, series) = self.prepare(topic)?;
         let mut stats = RunStats::default();
         let mut last_record = Instant::now();
         loop {
             stats.idle = last_record.elapsed();
-            if stop(&stats) {
+            if self.stopping.load(Ordering::SeqCst) || stop(&stats) {
                 break;
             }
             let Some(record) = self.poll(POLL_INTERVAL)? else { continue };
@@ -185,19 +230,39 @@ impl Consumer {
             stats.records += 1;
             match decode(topic, &record) {
                 Err(error) => {
-                    self.dead_letter(&record, &dlq_topic, reason_of(&error), &error.to_string())?;
+                    let failure = Failure::at_once(&error);
+                    self.dead_letter(&record, &dlq_topic, reason_of(&error), &failure, &series)?;
                     stats.dead_lettered += 1;
                 }
                 Ok(message) => {
+                    let processed = Processed {
+                        topic: topic.name(),
+                        group: &self.group_id,
+                        partition: Some(record.partition()),
+                        offset: Some(record.offset()),
+                        key: record.key(),
+                        batch_size: None,
+                    };
+                    let headers = headers_of(&record);
+                    let span = observe::start_process(&processed, &[&headers]);
                     let mut first = Some(message);
+                    let started = self.handler_started();
                     let outcome = self.with_retries(|| {
                         let message = first.take().unwrap_or_else(|| decode_again(topic, &record));
-                        handler(message, metadata(topic, &record))
+                        handler(record_of(topic, &record, message))
                     });
+                    self.handler_ended(&series, started);
                     match outcome {
-                        Ok(()) => stats.handled += 1,
-                        Err(error) => {
-                            self.dead_letter(&record, &dlq_topic, DeadLetterReason::HandlerError, &error)?;
+                        Ok(()) => {
+                            span.end(None);
+                            series.consumed(1);
+                            observe_end_to_end(&series, &record);
+                            stats.handled += 1;
+                        }
+                        Err(failure) => {
+                            span.end(Some(&failure.error));
+                            let reason = DeadLetterReason::Handler;
+                            self.dead_letter(&record, &dlq_topic, reason, &failure, &series)?;
                             stats.dead_lettered += 1;
                         }
                     }
@@ -212,9 +277,10 @@ impl Consumer {
     /// Like [`Consumer::run`], handing records over in batches: up to
     /// `max_records`, or what arrived within `max_wait` of a batch's first
     /// record. Records that break the contract are dead-lettered as they
-    /// arrive and left out of the batch; a batch whose handler still fails
-    /// after the retries is dead-lettered whole. Offsets are stored once the
-    /// whole batch is done.
+    /// arrive and left out of the batch. A batch whose handler still fails
+    /// after its attempts is handed over again one record at a time (a batch
+    /// of one, each with its own attempts), and only the records that still
+    /// fail are dead-lettered. Offsets are stored once the whole batch is done.
     pub fn run_batch<T, E, H, S>(
         &self,
         topic: &Topic<T>,
@@ -226,18 +292,18 @@ impl Consumer {
     where
         T: prost::Message + Default,
         E: Display,
-        H: FnMut(Vec<(T, Metadata)>) -> Result<(), E>,
+        H: FnMut(Vec<Record<T>>) -> Result<(), E>,
         S: FnMut(&RunStats) -> bool,
     {
-        let dlq_topic = self.subscribe(topic)?;
+        let (dlq_topic, series) = self.prepare(topic)?;
         let mut stats = RunStats::default();
         let mut last_record = Instant::now();
         loop {
             stats.idle = last_record.elapsed();
-            if stop(&stats) {
+            if self.stopping.load(Ordering::SeqCst) || stop(&stats) {
                 break;
             }
-            let batch = self.next_batch(topic, &dlq_topic, max_records.max(1), max_wait, &mut stats)?;
+            let batch = self.next_batch(topic, &dlq_topic, &series, max_records.max(1), max_wait, &mut stats)?;
             if batch.records.is_empty() {
                 continue;
             }
@@ -245,30 +311,86 @@ impl Consumer {
             if !batch.decoded.is_empty() {
                 let handled: Vec<&BorrowedMessage<'_>> =
                     batch.decoded.iter().map(|(index, _)| &batch.records[*index]).collect();
-                let mut first = Some(batch.decoded);
-                let outcome = self.with_retries(|| {
-                    let messages = first.take().map_or_else(
-                        || handled.iter().map(|record| decode_again(topic, record)).collect(),
-                        |decoded| decoded.into_iter().map(|(_, message)| message).collect::<Vec<T>>(),
-                    );
-                    let items =
-                        messages.into_iter().zip(&handled).map(|(message, record)| (message, metadata(topic, record)));
-                    handler(items.collect())
-                });
-                match outcome {
-                    Ok(()) => stats.handled += handled.len() as u64,
-                    Err(error) => {
-                        for record in &handled {
-                            self.dead_letter(record, &dlq_topic, DeadLetterReason::HandlerError, &error)?;
-                            stats.dead_lettered += 1;
-                        }
-                    }
-                }
+                self.handle_batch(topic, &mut handler, &handled, batch.decoded, &dlq_topic, &series, &mut stats)?;
             }
             self.store_offsets(&batch.records)?;
         }
         self.commit()?;
         Ok(stats)
+    }
+
+    /// One batch through the handler, then, if it keeps failing, each record alone.
+    #[allow(clippy::too_many_arguments)]
+    fn handle_batch<T, E, H>(
+        &self,
+        topic: &Topic<T>,
+        handler: &mut H,
+        handled: &[&BorrowedMessage<'_>],
+        decoded: Vec<(usize, T)>,
+        dlq_topic: &str,
+        series: &TopicSeries,
+        stats: &mut RunStats,
+    ) -> Result<(), Error>
+    where
+        T: prost::Message + Default,
+        E: Display,
+        H: FnMut(Vec<Record<T>>) -> Result<(), E>,
+    {
+        let partitions: std::collections::BTreeSet<i32> = handled.iter().map(|record| record.partition()).collect();
+        let processed = Processed {
+            topic: topic.name(),
+            group: &self.group_id,
+            partition: (partitions.len() == 1).then(|| handled[0].partition()),
+            offset: None,
+            key: None,
+            batch_size: Some(handled.len()),
+        };
+        let all_headers: Vec<Vec<Header>> = handled.iter().map(|record| headers_of(record)).collect();
+        let parents: Vec<&[Header]> = all_headers.iter().map(Vec::as_slice).collect();
+        let span = observe::start_process(&processed, &parents);
+        let started = self.handler_started();
+        let mut first = Some(decoded);
+        let outcome = self.with_retries(|| {
+            let messages: Vec<T> = first.take().map_or_else(
+                || handled.iter().map(|record| decode_again(topic, record)).collect(),
+                |decoded| decoded.into_iter().map(|(_, message)| message).collect(),
+            );
+            let records = messages.into_iter().zip(handled).map(|(message, record)| record_of(topic, record, message));
+            handler(records.collect())
+        });
+        let Err(batch_failure) = outcome else {
+            self.handler_ended(series, started);
+            span.end(None);
+            series.consumed(handled.len() as u64);
+            handled.iter().for_each(|record| observe_end_to_end(series, record));
+            stats.handled += handled.len() as u64;
+            return Ok(());
+        };
+        // Alone, so that one bad record does not dead-letter its neighbours.
+        let mut failed = Vec::new();
+        for record in handled {
+            let outcome = self.with_retries(|| handler(vec![record_of(topic, record, decode_again(topic, record))]));
+            match outcome {
+                Ok(()) => {
+                    series.consumed(1);
+                    observe_end_to_end(series, record);
+                    stats.handled += 1;
+                }
+                Err(failure) => failed.push((*record, failure)),
+            }
+        }
+        self.handler_ended(series, started);
+        span.end(failed.first().map(|(_, failure)| failure.error.as_str()));
+        for (record, failure) in failed {
+            let failure = Failure {
+                attempts: batch_failure.attempts + failure.attempts,
+                first_failure: batch_failure.first_failure,
+                ..failure
+            };
+            self.dead_letter(record, dlq_topic, DeadLetterReason::Handler, &failure, series)?;
+            stats.dead_lettered += 1;
+        }
+        Ok(())
     }
 
     /// Commits the stored offsets now and waits for the broker.
@@ -283,11 +405,17 @@ impl Consumer {
     /// Commits and leaves the group. Dropping a consumer leaves too, committing
     /// in the background without reporting a failure.
     pub fn close(self) -> Result<(), Error> {
-        self.commit()
+        let committed = self.commit();
+        let context = self.consumer.context();
+        for (topic, partition) in context.state.forget_all() {
+            context.metrics.drop_consumer_lag(&topic, partition);
+        }
+        committed
     }
 
-    /// Checks that `topic` and its dead-letter topic exist, then subscribes.
-    fn subscribe<T: prost::Message + Default>(&self, topic: &Topic<T>) -> Result<String, Error> {
+    /// Checks that `topic` and its dead-letter topic exist, then subscribes;
+    /// returns the dead-letter topic and the topic's series.
+    fn prepare<T: prost::Message + Default>(&self, topic: &Topic<T>) -> Result<(String, TopicSeries), Error> {
         let timeout = self.options.connect_timeout;
         check_topic(self.consumer.client(), topic.name(), &self.bootstrap, timeout)?;
         let dlq_topic = topic.dlq_name();
@@ -297,7 +425,7 @@ impl Consumer {
             self.consumer.subscribe(&[topic.name()])?;
             *subscribed = Some(topic.name());
         }
-        Ok(dlq_topic)
+        Ok((dlq_topic, self.consumer.context().metrics.topic(topic.name())))
     }
 
     /// The next record, if one arrives within `timeout`. Errors that librdkafka
@@ -305,10 +433,22 @@ impl Consumer {
     fn poll(&self, timeout: Duration) -> Result<Option<BorrowedMessage<'_>>, Error> {
         match self.consumer.poll(timeout) {
             None => Ok(None),
-            Some(Ok(record)) => Ok(Some(record)),
+            Some(Ok(record)) => {
+                let context = self.consumer.context();
+                context.state.answered();
+                let next = record.offset() + 1;
+                let updated = context.state.update(record.topic(), record.partition(), |state| {
+                    state.position = next;
+                    state.end = state.end.max(next);
+                });
+                if let Some(lag) = updated.and_then(|state| state.lag()) {
+                    context.metrics.set_consumer_lag(record.topic(), record.partition(), lag);
+                }
+                Ok(Some(record))
+            }
             Some(Err(error)) if is_fatal(&error) => Err(error.into()),
             Some(Err(error)) => {
-                log::warn!(target: "contracts_runtime", "consumer group {}: {error}", self.group_id);
+                log::debug!(target: "contracts_runtime", "consumer group {}: {error}", self.group_id);
                 Ok(None)
             }
         }
@@ -318,6 +458,7 @@ impl Consumer {
         &'c self,
         topic: &Topic<T>,
         dlq_topic: &str,
+        series: &TopicSeries,
         max_records: usize,
         max_wait: Duration,
         stats: &mut RunStats,
@@ -343,7 +484,8 @@ impl Consumer {
             match decode(topic, &record) {
                 Ok(message) => batch.decoded.push((batch.records.len(), message)),
                 Err(error) => {
-                    self.dead_letter(&record, dlq_topic, reason_of(&error), &error.to_string())?;
+                    let failure = Failure::at_once(&error);
+                    self.dead_letter(&record, dlq_topic, reason_of(&error), &failure, series)?;
                     stats.dead_lettered += 1;
                 }
             }
@@ -352,20 +494,33 @@ impl Consumer {
         Ok(batch)
     }
 
-    /// Calls `attempt` until it succeeds or the retries are spent; returns the
-    /// last error's text.
-    fn with_retries<E: Display>(&self, mut attempt: impl FnMut() -> Result<(), E>) -> Result<(), String> {
+    fn handler_started(&self) -> Instant {
+        self.consumer.context().state.handler_started();
+        Instant::now()
+    }
+
+    fn handler_ended(&self, series: &TopicSeries, started: Instant) {
+        self.consumer.context().state.handler_ended();
+        series.handled_in(started.elapsed());
+    }
+
+    /// Calls `call` per the retry policy until it succeeds or the attempts are spent.
+    fn with_retries<E: Display>(&self, mut call: impl FnMut() -> Result<(), E>) -> Result<(), Failure> {
         let retry = self.options.retry;
-        let mut failures = 0;
+        let attempts = retry.attempts.max(1);
+        let mut first_failure = None;
+        let mut calls = 0;
         loop {
-            let Err(error) = attempt() else { return Ok(()) };
-            failures += 1;
-            if failures >= retry.attempts {
-                return Err(error.to_string());
+            calls += 1;
+            let Err(error) = call() else { return Ok(()) };
+            let last_failure = SystemTime::now();
+            let first_failure = *first_failure.get_or_insert(last_failure);
+            if calls >= attempts {
+                return Err(Failure { error: error.to_string(), attempts: calls, first_failure, last_failure });
             }
-            let backoff = retry.backoff(failures);
-            log::warn!(target: "contracts_runtime", "handler failed (try {failures} of {}), retrying in {backoff:?}: {error}", retry.attempts);
-            thread::sleep(backoff);
+            let delay = retry.delay(calls);
+            log::warn!(target: "contracts_runtime", "handler failed (attempt {calls} of {attempts}), retrying in {delay:?}: {error}");
+            thread::sleep(delay);
         }
     }
 
@@ -376,8 +531,10 @@ impl Consumer {
         record: &BorrowedMessage<'_>,
         dlq_topic: &str,
         reason: DeadLetterReason,
-        error: &str,
+        failure: &Failure,
+        series: &TopicSeries,
     ) -> Result<(), Error> {
+        let error = failure.error.as_str();
         log::warn!(
             target: "contracts_runtime",
             "dead-lettering {} partition {} offset {} to {dlq_topic} ({reason}): {error}",
@@ -390,29 +547,36 @@ impl Consumer {
             partition: record.partition(),
             offset: record.offset(),
             group: &self.group_id,
+            attempts: failure.attempts,
+            first_failure: failure.first_failure,
+            last_failure: failure.last_failure,
         };
         let mut headers = OwnedHeaders::new();
+        let mut earlier_first_failure = None;
         // The original headers as they are (a null value stays null), less any
         // earlier dead-letter headers, which the new ones replace.
         for header in record.headers().into_iter().flat_map(|headers| headers.iter()) {
-            if !header.key.starts_with(envelope::DLQ_HEADER_PREFIX) {
+            if header.key == envelope::DLQ_FIRST_FAILURE_TIME {
+                earlier_first_failure.get_or_insert_with(|| header.value.unwrap_or_default().to_vec());
+            } else if !header.key.starts_with(envelope::DLQ_HEADER_PREFIX) {
                 headers = headers.insert(header);
             }
         }
-        for header in dead_letter.headers(std::iter::empty()) {
+        for header in dead_letter.own_headers(earlier_first_failure) {
             headers = headers.insert(KafkaHeader { key: &header.key, value: Some(header.value.as_slice()) });
         }
         self.dead_letters
             .enqueue(dlq_topic, record.key(), record.payload(), headers)
             .and_then(|pending| pending.wait())
-            .map(drop)
             .map_err(|error| Error::DeadLetter {
                 topic: record.topic().to_owned(),
                 partition: record.partition(),
                 offset: record.offset(),
                 dlq_topic: dlq_topic.to_owned(),
                 error: Box::new(error),
-            })
+            })?;
+        series.dead_lettered(reason);
+        Ok(())
     }
 
     /// Stores, per partition, the offset after the last of `records`.
@@ -438,6 +602,15 @@ impl Consumer {
     }
 }
 
+fn producer_options(options: &ConsumerOptions) -> ProducerOptions {
+    ProducerOptions {
+        connect_timeout: options.connect_timeout,
+        #[cfg(feature = "metrics")]
+        metrics: options.metrics.clone(),
+        ..ProducerOptions::default()
+    }
+}
+
 /// Records read for one batch, in order, and the messages of those that decoded.
 struct Batch<'c, T> {
     records: Vec<BorrowedMessage<'c>>,
@@ -445,7 +618,7 @@ struct Batch<'c, T> {
     decoded: Vec<(usize, T)>,
 }
 
-fn decode<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>) -> Result<T, ContractError> {
+fn decode<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>) -> Result<T, Error> {
     let ce_type = record
         .headers()
         .and_then(|headers| headers.iter().find(|header| header.key == envelope::CE_TYPE))
@@ -453,27 +626,53 @@ fn decode<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessag
     topic.decode_parts(record.payload(), ce_type)
 }
 
-/// Decodes a record that decoded before, for another try of its handler.
+/// Decodes a record that decoded before, for another call of its handler.
 fn decode_again<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>) -> T {
-    decode(topic, record).expect("the same bytes decoded on the first try")
+    decode(topic, record).expect("the same bytes decoded on the first call")
 }
 
-fn metadata<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>) -> Metadata {
+fn headers_of(record: &BorrowedMessage<'_>) -> Vec<Header> {
     let headers = record.headers().into_iter().flat_map(|headers| headers.iter());
-    Metadata {
-        topic: topic.name(),
-        partition: record.partition(),
-        offset: record.offset(),
-        key: record.key().map(<[u8]>::to_vec),
-        timestamp_ms: record.timestamp().to_millis(),
-        headers: headers.map(|header| Header::new(header.key, header.value.unwrap_or_default())).collect(),
+    headers.map(|header| Header::new(header.key, header.value.unwrap_or_default())).collect()
+}
+
+fn record_of<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>, message: T) -> Record<T> {
+    let timestamp = record
+        .timestamp()
+        .to_millis()
+        .and_then(|millis| u64::try_from(millis).ok())
+        .map(|millis| UNIX_EPOCH + Duration::from_millis(millis));
+    Record::new(
+        message,
+        topic.name(),
+        record.partition(),
+        record.offset(),
+        record.key().map(<[u8]>::to_vec),
+        headers_of(record),
+        timestamp,
+    )
+}
+
+/// Observes the time from the record's `ce_time` (else Kafka's timestamp) to now.
+fn observe_end_to_end(series: &TopicSeries, record: &BorrowedMessage<'_>) {
+    let ce_time = record
+        .headers()
+        .and_then(|headers| headers.iter().find(|header| header.key == envelope::CE_TIME))
+        .and_then(|header| envelope::parse_time(header.value.unwrap_or_default()));
+    let produced = ce_time.or_else(|| {
+        let millis = u64::try_from(record.timestamp().to_millis()?).ok()?;
+        Some(UNIX_EPOCH + Duration::from_millis(millis))
+    });
+    if let Some(produced) = produced {
+        series.end_to_end_lag(SystemTime::now().duration_since(produced).unwrap_or_default());
     }
 }
 
-fn reason_of(error: &ContractError) -> DeadLetterReason {
+fn reason_of(error: &Error) -> DeadLetterReason {
     match error {
-        ContractError::WrongType { .. } => DeadLetterReason::WrongType,
-        ContractError::Decode(_) => DeadLetterReason::DecodeError,
+        Error::WrongType { .. } => DeadLetterReason::WrongType,
+        Error::Validation(_) => DeadLetterReason::Validation,
+        _ => DeadLetterReason::Decode,
     }
 }
 
@@ -498,11 +697,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_up_to_the_cap() {
+    fn delays_double_up_to_the_cap() {
         let retry =
-            Retry { attempts: 10, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1) };
-        let waits: Vec<u128> = (1..=6).map(|failures| retry.backoff(failures).as_millis()).collect();
+            RetryPolicy { attempts: 10, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let waits: Vec<u128> = (1..=6).map(|retry_number| retry.delay(retry_number).as_millis()).collect();
         assert_eq!(waits, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(retry.backoff(u32::MAX), Duration::from_secs(1));
+        assert_eq!(retry.delay(u32::MAX), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_default_policy_is_the_documented_one() {
+        let retry = RetryPolicy::default();
+        assert_eq!(
+            (retry.attempts, retry.base_delay, retry.max_delay),
+            (3, Duration::from_millis(200), Duration::from_secs(5))
+        );
+        assert_eq!(retry.delay(1), Duration::from_millis(200));
+        assert_eq!(retry.delay(2), Duration::from_millis(400));
     }
 }

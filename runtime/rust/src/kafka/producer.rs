@@ -1,8 +1,8 @@
 //! A producer that writes only a topic's bound message type, in the envelope.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -13,11 +13,12 @@ use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
 use rdkafka::ClientConfig;
 
-use super::client::{check_reachable, check_topic, Context, Delivery, DeliveryOutcome};
+use super::client::{check_reachable, check_topic, Context, Delivery, DeliveryOutcome, InFlight};
 use super::config::{bootstrap_of, config_from_env, with_defaults, PRODUCER_DEFAULTS};
+use super::observe::{self, TopicSeries};
 use super::Error;
 use crate::envelope::DEFAULT_SOURCE;
-use crate::{EncodeOptions, Record, Topic};
+use crate::{EncodeOptions, EncodedRecord, Topic};
 
 /// How long `send` keeps retrying while librdkafka's local queue is full.
 const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,18 +26,35 @@ const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(30);
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a producer is made with besides its client config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ProducerOptions {
     /// `ce_source` of every record this producer writes; default `contracts`.
     pub source: String,
     /// The bound on every metadata request: at construction (is a broker
     /// there?) and on a topic's first record (does the topic exist?).
     pub connect_timeout: Duration,
+    /// Where the producer's series go (feature `metrics`); default [`crate::metrics::Metrics::global`].
+    #[cfg(feature = "metrics")]
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Default for ProducerOptions {
     fn default() -> Self {
-        Self { source: DEFAULT_SOURCE.to_owned(), connect_timeout: Duration::from_secs(10) }
+        Self {
+            source: DEFAULT_SOURCE.to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            #[cfg(feature = "metrics")]
+            metrics: crate::metrics::Metrics::default(),
+        }
+    }
+}
+
+impl ProducerOptions {
+    pub(crate) fn metrics(&self) -> observe::Metrics {
+        #[cfg(feature = "metrics")]
+        return self.metrics.clone();
+        #[cfg(not(feature = "metrics"))]
+        return observe::Metrics;
     }
 }
 
@@ -44,11 +62,13 @@ impl Default for ProducerOptions {
 /// topic's message type. Idempotent, `acks=all`, lz4 and 5 ms linger unless the
 /// config says otherwise. Safe to share between threads.
 pub struct Producer {
-    inner: ThreadedProducer<Context>,
+    // Shared with health servers, which probe the brokers through it.
+    inner: Arc<ThreadedProducer<Context>>,
     source: String,
     bootstrap: String,
     connect_timeout: Duration,
-    existing_topics: Mutex<HashSet<String>>,
+    /// The topics known to exist, with their series.
+    topics: Mutex<HashMap<String, TopicSeries>>,
 }
 
 impl Producer {
@@ -73,13 +93,13 @@ impl Producer {
     /// A producer not yet known to reach a broker (a consumer's dead-letter
     /// producer, whose consumer has just checked).
     pub(crate) fn unchecked(config: &ClientConfig, options: ProducerOptions) -> Result<Self, Error> {
-        let inner = ThreadedProducer::from_config_and_context(config, Context::default())?;
+        let inner = Arc::new(ThreadedProducer::from_config_and_context(config, Context::new(options.metrics()))?);
         Ok(Self {
             inner,
             source: options.source,
             bootstrap: bootstrap_of(config),
             connect_timeout: options.connect_timeout,
-            existing_topics: Mutex::new(HashSet::new()),
+            topics: Mutex::new(HashMap::new()),
         })
     }
 
@@ -112,16 +132,20 @@ impl Producer {
         options: EncodeOptions<'_>,
     ) -> Result<PendingDelivery, Error> {
         let options = EncodeOptions { source: options.source.or(Some(&self.source)), ..options };
-        let record: Record = topic.encode_with(message, options);
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for header in &record.headers {
+        let record: EncodedRecord = topic.encode_with(message, options);
+        let series = self.ensure_topic(record.topic)?;
+        let (span, trace_headers) = observe::start_send(record.topic, record.key.as_deref());
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + trace_headers.len());
+        for header in record.headers.iter().chain(&trace_headers) {
             headers = headers.insert(KafkaHeader { key: &header.key, value: Some(header.value.as_slice()) });
         }
-        self.enqueue(record.topic, record.key.as_deref(), Some(&record.value), headers)
+        let in_flight = InFlight { sender: mpsc::sync_channel(1).0, sent: Instant::now(), series, span };
+        self.enqueue_checked(record.topic, record.key.as_deref(), Some(&record.value), headers, in_flight)
     }
 
-    /// Enqueues raw parts after checking, once per topic, that the topic exists
-    /// (a missing topic would otherwise fail only when the record times out).
+    /// Enqueues raw parts (a dead letter: no span) after checking, once per
+    /// topic, that the topic exists (a missing topic would otherwise fail only
+    /// when the record times out).
     pub(crate) fn enqueue(
         &self,
         topic: &str,
@@ -129,10 +153,24 @@ impl Producer {
         value: Option<&[u8]>,
         headers: OwnedHeaders,
     ) -> Result<PendingDelivery, Error> {
-        self.ensure_topic(topic)?;
+        let series = self.ensure_topic(topic)?;
+        let span = observe::start_send_untraced();
+        let in_flight = InFlight { sender: mpsc::sync_channel(1).0, sent: Instant::now(), series, span };
+        self.enqueue_checked(topic, key, value, headers, in_flight)
+    }
+
+    fn enqueue_checked(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: OwnedHeaders,
+        mut in_flight: InFlight,
+    ) -> Result<PendingDelivery, Error> {
         let (sender, receiver) = mpsc::sync_channel(1);
+        in_flight.sender = sender;
         let mut record: BaseRecord<'_, [u8], [u8], _> =
-            BaseRecord::with_opaque_to(topic, Box::new(sender)).headers(headers);
+            BaseRecord::with_opaque_to(topic, Box::new(in_flight)).headers(headers);
         if let Some(key) = key {
             record = record.key(key);
         }
@@ -150,18 +188,40 @@ impl Producer {
                     record = returned;
                     thread::sleep(Duration::from_millis(5));
                 }
-                Err((error, _)) => return Err(Error::Delivery { topic: topic.to_owned(), error }),
+                Err((error, returned)) => {
+                    let in_flight = returned.delivery_opaque;
+                    in_flight.series.produce_failed();
+                    in_flight.span.end(Err(error.to_string()));
+                    return Err(Error::Delivery { topic: topic.to_owned(), error });
+                }
             }
         }
     }
 
-    pub(crate) fn ensure_topic(&self, topic: &str) -> Result<(), Error> {
-        if self.existing_topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(topic) {
-            return Ok(());
+    /// Checks once per topic that it exists; returns its series.
+    pub(crate) fn ensure_topic(&self, topic: &str) -> Result<TopicSeries, Error> {
+        if let Some(series) = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(topic) {
+            return Ok(series.clone());
         }
         check_topic(self.inner.client(), topic, &self.bootstrap, self.connect_timeout)?;
-        self.existing_topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(topic.to_owned());
-        Ok(())
+        let series = self.inner.context().metrics.topic(topic);
+        self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(topic.to_owned(), series.clone());
+        Ok(series)
+    }
+
+    /// What health checks read of this producer (feature `health`).
+    #[cfg(feature = "health")]
+    pub fn health(&self) -> crate::health::HealthSource {
+        crate::health::HealthSource::producer(self)
+    }
+
+    pub(crate) fn client(&self) -> &rdkafka::client::Client<Context> {
+        self.inner.client()
+    }
+
+    #[cfg(feature = "health")]
+    pub(crate) fn shared(&self) -> Arc<ThreadedProducer<Context>> {
+        Arc::clone(&self.inner)
     }
 
     /// Waits until every record sent so far is delivered or failed.
