@@ -27,8 +27,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use prost::Message;
-use registry_contracts::runtime::kafka::{config_from_env, Consumer, Metadata, Producer, ProducerOptions, RunStats};
-use registry_contracts::runtime::Topic;
+use registry_contracts::runtime::kafka::{config_from_env, Consumer, Producer, ProducerOptions, RunStats};
+use registry_contracts::runtime::{Record, Topic};
 use registry_contracts::topics::{AUDIT_EVENTS_V1, EMAIL_DISPATCH_V1, PREFERENCES_CHANGED_V1};
 use serde_json::{json, Map, Value};
 
@@ -163,17 +163,17 @@ fn consume<T: Message + Default>(
     };
     let stats = if batch {
         let batches = Cell::new(0_u64);
-        let handler = |records: Vec<(T, Metadata)>| -> std::result::Result<(), String> {
-            for (message, metadata) in &records {
-                println!("{}", received(Some(batches.get()), id(message), message, metadata));
+        let handler = |records: Vec<Record<T>>| -> std::result::Result<(), String> {
+            for record in &records {
+                println!("{}", received(Some(batches.get()), id(&record.message), record));
             }
             batches.set(batches.get() + 1);
             Ok(())
         };
         consumer.run_batch(topic, handler, BATCH_SIZE, BATCH_WAIT, stop)?
     } else {
-        let handler = |message: T, metadata: Metadata| -> std::result::Result<(), String> {
-            println!("{}", received(None, id(&message), &message, &metadata));
+        let handler = |record: Record<T>| -> std::result::Result<(), String> {
+            println!("{}", received(None, id(&record.message), &record));
             Ok(())
         };
         consumer.run(topic, handler, stop)?
@@ -190,19 +190,19 @@ fn consume<T: Message + Default>(
 }
 
 /// One line of consume's output.
-fn received<T: Message>(batch: Option<u64>, id: &str, message: &T, metadata: &Metadata) -> Value {
-    let headers: Map<String, Value> = metadata
+fn received<T: Message>(batch: Option<u64>, id: &str, record: &Record<T>) -> Value {
+    let headers: Map<String, Value> = record
         .headers
         .iter()
         .map(|header| (header.key.clone(), Value::String(String::from_utf8_lossy(&header.value).into_owned())))
         .collect();
     let mut line = json!({
-        "partition": metadata.partition,
-        "offset": metadata.offset,
-        "key": metadata.key.as_deref().map(String::from_utf8_lossy),
+        "partition": record.partition,
+        "offset": record.offset,
+        "key": record.key.as_deref().map(String::from_utf8_lossy),
         "headers": headers,
         "id": id,
-        "value": hex(&message.encode_to_vec()),
+        "value": hex(&record.message.encode_to_vec()),
     });
     if let Some(batch) = batch {
         line["batch"] = json!(batch);
