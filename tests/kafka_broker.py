@@ -21,7 +21,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = REPO_ROOT / "scripts" / "kafka"
-KINDS = ("plain", "sasl")
+KINDS = ("plain", "sasl", "ssl")
+# The ways a client can meet the --ssl broker; only "good" connects (TlsFiles.env).
+TLS_CASES = ("good", "wrong-ca", "no-client-certificate", "untrusted-client-certificate")
 
 # Longer than the script's own bounds (Maven install on a cold cache + 60 s readiness wait), so
 # the script reports its own failure with the broker's log instead of being killed silently.
@@ -36,8 +38,64 @@ class BrokerError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """The PEM files `scripts/kafka start --ssl` made in DIR/tls; see `env` for the usual case."""
+
+    directory: Path
+
+    @property
+    def ca(self) -> Path:
+        """The CA that signed the broker's and the client's certificates."""
+        return self.directory / "ca.pem"
+
+    @property
+    def client_certificate(self) -> Path:
+        return self.directory / "client.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.directory / "client.key"
+
+    @property
+    def other_ca(self) -> Path:
+        """An unrelated CA: trusting only it, a client cannot verify the broker."""
+        return self.directory / "other-ca.pem"
+
+    @property
+    def other_client_certificate(self) -> Path:
+        """A client certificate the unrelated CA signed: the broker rejects it."""
+        return self.directory / "other-client.pem"
+
+    @property
+    def other_client_key(self) -> Path:
+        return self.directory / "other-client.key"
+
+    def env(self, case: str = "good") -> dict[str, str]:
+        """KAFKA_SECURITY_PROTOCOL and KAFKA_SSL_* for one of TLS_CASES.
+
+        good: what `start` printed. wrong-ca: trusts only the unrelated CA, so the broker's
+        certificate does not verify. no-client-certificate: trusts the right CA, offers no
+        certificate. untrusted-client-certificate: offers one the unrelated CA signed.
+        """
+        ca, certificate, key = self.ca, self.client_certificate, self.client_key
+        if case == "wrong-ca":
+            ca = self.other_ca
+        elif case == "untrusted-client-certificate":
+            certificate, key = self.other_client_certificate, self.other_client_key
+        elif case not in ("good", "no-client-certificate"):
+            message = f"case must be one of {TLS_CASES}, not {case!r}"
+            raise ValueError(message)
+        env = {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CA_LOCATION": str(ca)}
+        if case != "no-client-certificate":
+            env["KAFKA_SSL_CERTIFICATE_LOCATION"] = str(certificate)
+            env["KAFKA_SSL_KEY_LOCATION"] = str(key)
+        return env
+
+
+@dataclass(frozen=True)
 class BrokerInfo:
-    """How to reach one running broker. SASL fields are None / empty on a plain broker."""
+    """How to reach one running broker. SASL fields are None / empty unless kind is sasl; `tls` is
+    set only when kind is ssl."""
 
     bootstrap_servers: str
     kind: str
@@ -45,17 +103,31 @@ class BrokerInfo:
     admin_password: str | None
     users: dict[str, str]
     state_dir: Path
+    tls: TlsFiles | None = None
 
     @property
     def is_sasl(self) -> bool:
         return self.kind == "sasl"
 
+    def env(self) -> dict[str, str]:
+        """The KAFKA_* variables `scripts/kafka start` printed: what a client needs to connect."""
+        return _parse_env_lines((self.state_dir / "env").read_text())
+
     def client_config(self, username: str | None = None) -> dict[str, str]:
         """librdkafka settings to connect, as `username` (default: admin) on a SASL broker."""
         config = {"bootstrap.servers": self.bootstrap_servers}
+        if self.tls is not None:
+            config.update(
+                {
+                    "security.protocol": "SSL",
+                    "ssl.ca.location": str(self.tls.ca),
+                    "ssl.certificate.location": str(self.tls.client_certificate),
+                    "ssl.key.location": str(self.tls.client_key),
+                }
+            )
         if not self.is_sasl:
             if username is not None:
-                message = "a plain broker has no users"
+                message = f"a {self.kind} broker has no users"
                 raise ValueError(message)
             return config
         name = username or self.admin_username
@@ -93,8 +165,8 @@ def start_broker(
     was_running = status.returncode == 0
 
     arguments = ["start", "--dir", str(directory)]
-    if kind == "sasl":
-        arguments.append("--sasl")
+    if kind != "plain":
+        arguments.append(f"--{kind}")
     if port is not None:
         arguments += ["--port", str(port)]
     try:
@@ -118,6 +190,7 @@ def start_broker(
         admin_password=values.get("KAFKA_SASL_PASSWORD"),
         users=users,
         state_dir=directory,
+        tls=TlsFiles(directory / "tls") if kind == "ssl" else None,
     )
 
 

@@ -28,6 +28,7 @@ COMMON = "proto/common/v1/common.proto"
 AUDIT = "proto/audit/v1/audit.proto"
 EMAIL = "proto/email/v1/email.proto"
 PREFERENCES = "proto/preferences/v1/preferences.proto"
+MARKETING = "proto/marketing/v1/audience_member.proto"
 
 _GIT_IDENTITY = (
     "-c",

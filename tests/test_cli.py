@@ -19,6 +19,7 @@ import pytest
 from tests.registry_fixtures import (
     AUDIT,
     EMAIL,
+    MARKETING,
     PREFERENCES,
     Edit,
     apply_edits,
@@ -263,7 +264,7 @@ def test_topics_json(repository: Path, env: dict[str, str]) -> None:
     result = run_contracts(["topics", "--format", "json"], repository, env)
     assert result.returncode == 0
     topics = {row["topic"]: row for row in json.loads(result.stdout)}
-    assert set(topics) == {"audit.events.v1", "email.dispatch.v1", "preferences.changed.v1"}
+    assert set(topics) == {"audit.events.v1", "email.dispatch.v1", "preferences.changed.v1", "marketing.audience.v1"}
     for row in topics.values():
         assert {"topic", "message", "file", "key", "partitions", "owner", "compatibility"} <= set(row)
     expected = {
@@ -277,6 +278,7 @@ def test_topics_json(repository: Path, env: dict[str, str]) -> None:
             "team-accounts",
             "wire",
         ),
+        "marketing.audience.v1": ("marketing.v1.AudienceMember", MARKETING, "user_id", 3, "team-marketing", "wire"),
     }
     for name, (message, file, key, partitions, owner, compatibility) in expected.items():
         row = topics[name]
@@ -305,7 +307,7 @@ def test_topics_text_has_one_line_per_topic(repository: Path, env: dict[str, str
     result = run_contracts(["topics"], repository, env)
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert lines[0].startswith("audit.events.v1\taudit.v1.AuditEvent\t")
 
 

@@ -1,7 +1,8 @@
 """What the cluster holds for the registry's topics: partitions, end offsets, consumer groups and lag.
 
 One snapshot per `contracts docs --bootstrap-servers` run, read with confluent_kafka's AdminClient
-within a bounded time, connected as `contracts apply` connects (codegen/kafka.py).
+within a bounded time, connected as `contracts apply` connects (contracts_cli/kafka.py: the
+KAFKA_* variables, TLS included; a refusal fails at once, a silent address at the bound).
 """
 
 from __future__ import annotations
