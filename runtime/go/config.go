@@ -329,9 +329,14 @@ func (c *clientConfig) checkConnection(client *kgo.Client, topics ...string) err
 	ctx, cancel := context.WithTimeout(context.Background(), c.connectTimeout)
 	defer cancel()
 	if err := client.Ping(ctx); err != nil {
+		// "within" only when the bound ran out: a refusal is reported as soon as it comes.
+		when := ""
+		if ctx.Err() != nil {
+			when = fmt.Sprintf(" within %s", c.connectTimeout)
+		}
 		return &ConnectionError{
-			Message: fmt.Sprintf("contracts: cannot connect to Kafka at %s (%s) within %s: %v",
-				strings.Join(c.bootstrapServers, ","), c.securityProtocol, c.connectTimeout, err),
+			Message: fmt.Sprintf("contracts: cannot connect to Kafka at %s (%s)%s: %v",
+				strings.Join(c.bootstrapServers, ","), c.securityProtocol, when, err),
 			Err: err,
 		}
 	}
