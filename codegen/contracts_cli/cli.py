@@ -239,7 +239,7 @@ def docs(
         typer.Option(
             "--bootstrap-servers",
             help="Also show each topic's partitions, end offsets and consumer lag on this cluster "
-            "(security settings from KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*).",
+            "(security settings from KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*).",
         ),
     ] = None,
 ) -> None:
@@ -269,6 +269,67 @@ def new(
     from contracts_cli.scaffold import scaffold
 
     print(scaffold(open_root(root), domain, message, topic=topic, version=version, owner=owner))
+
+
+@app.command("new-service")
+@user_errors
+def new_service(
+    name: Annotated[
+        str | None, typer.Argument(help="Service name: lowercase letters, digits, hyphens (e.g. order-audit).")
+    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="python, go or rust.")] = None,
+    consumes: Annotated[
+        list[str] | None, typer.Option("--consumes", help="A bound topic the service consumes (repeat).")
+    ] = None,
+    produces: Annotated[
+        list[str] | None, typer.Option("--produces", help="A bound topic the service produces to (repeat).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="New or empty directory (default: ../NAME beside the registry).")
+    ] = None,
+    principal: Annotated[
+        str | None, typer.Option("--principal", help="Kafka principal of the service (default User:NAME).")
+    ] = None,
+    update: Annotated[
+        Path | None,
+        typer.Option("--update", help="Update the service in this directory to this CLI's template.", file_okay=False),
+    ] = None,
+    template: Annotated[
+        str | None, typer.Option("--template", hidden=True, help="A Copier template repository of one's own.")
+    ] = None,
+    root: RootOption = Path("."),
+) -> None:
+    """Create a service repository typed by the registry, and grant its principal the topics. Exit 0, 1 or 2.
+
+    With --update DIR: bring a newer template into that service (exit 1 when files have conflicts).
+    """
+    from contracts_cli.service import new_service as create, update_service
+
+    if update is not None:
+        updated = update_service(update, template=template)
+        print(f"{updated.directory}: template {updated.template_version}", file=sys.stderr)
+        for path in updated.conflicts:
+            print(f"conflict: {path}")
+        if updated.conflicts:
+            print("error: resolve the conflict markers, then commit", file=sys.stderr)
+            raise typer.Exit(EXIT_FINDINGS)
+        return
+    if name is None or lang is None:
+        raise ContractsError("give NAME and --lang python|go|rust (or --update DIR)")
+    created = create(
+        open_root(root),
+        name,
+        language=lang,
+        consumes=consumes or [],
+        produces=produces or [],
+        out=out,
+        principal=principal,
+        template=template,
+    )
+    for path in created.edited_contracts:
+        print(f"updated {path}")
+    print(created.directory)
+    print(f"{created.directory}: template {created.template_version}", file=sys.stderr)
 
 
 @app.command()
