@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     import jinja2
 
 
-
 @cache
 def _environment() -> jinja2.Environment:
     import jinja2  # only when rendering: the no-op check lists templates without loading Jinja2
