@@ -15,15 +15,30 @@ from contracts_cli.buf import buf_binary
 from contracts_cli.errors import ContractsError
 
 CONFIG_FILE = "contracts.toml"
+# The directory (and package) of the Go runtime inside a generated module that vendors it.
+VENDORED_GO_PACKAGE = "contracts"
+
+
+# Where each generated package gets its runtime from. By default `gen` copies the runtime that
+# ships with the CLI into the generated tree ("vendored"), so the packages install from any
+# service repository with only the public package registries reachable. A registry that builds
+# the runtimes itself (this repository's example registry) names them instead: then the
+# generated packages depend on those, and a runtime change is tested at once.
 
 
 @dataclass(frozen=True)
 class PythonSettings:
     package: str = "registry_contracts"
     distribution: str = "registry-contracts"
-    runtime_requirement: str = "contracts-runtime>=0.1,<0.2"
+    # A requirement on a separately installed contracts-runtime ("contracts-runtime>=0.1,<0.2");
+    # empty: the top-level package contracts_runtime is vendored into generated/python.
+    runtime_requirement: str = ""
     # "protobuf": protoc's classes on the upb runtime; "betterproto": betterproto2 dataclasses.
     runtime: str = "protobuf"
+
+    @property
+    def vendors_runtime(self) -> bool:
+        return not self.runtime_requirement
 
 
 @dataclass(frozen=True)
@@ -32,7 +47,17 @@ class GoSettings:
     runtime_module: str = "github.com/contractsdev/contracts/runtime/go"
     runtime_version: str = "v0.1.0"
     # A path relative to generated/go; set it when the runtime lives in the same checkout.
+    # Empty: the runtime is vendored into the generated module as package `<module>/contracts`.
     runtime_replace: str = ""
+
+    @property
+    def vendors_runtime(self) -> bool:
+        return not self.runtime_replace
+
+    @property
+    def runtime_import(self) -> str:
+        """The import path of package `contracts` (the runtime) for generated and user code."""
+        return f"{self.module}/{VENDORED_GO_PACKAGE}" if self.vendors_runtime else self.runtime_module
 
 
 @dataclass(frozen=True)
@@ -40,7 +65,12 @@ class RustSettings:
     crate: str = "registry-contracts"
     runtime_version: str = "0.1.0"
     # A path relative to generated/rust; set it when the runtime lives in the same checkout.
+    # Empty: the runtime crate is vendored into generated/rust/contracts-runtime.
     runtime_path: str = ""
+
+    @property
+    def vendors_runtime(self) -> bool:
+        return not self.runtime_path
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from contracts_cli.errors import ContractsError
 from contracts_cli.findings import Finding
 from contracts_cli.generate.files import GeneratedFiles
 from contracts_cli.generate.templates import template_files
+from contracts_cli.generate.vendor import go_runtime_dir, runtime_sources
+from contracts_cli.resources import cli_version
 from contracts_cli.toolchain import PROTOC_GEN_GO_VERSION, PROTOC_GEN_PROST_VERSION
 
 # One module per language under codegen/generate, imported when used: a no-op gen imports none.
@@ -99,7 +101,12 @@ def _run_plugins(root: RegistryRoot, registry: Any, languages: Sequence[str]) ->
     zipped = [{**plugin, "out": f"plugin-{index}.zip"} for index, plugin in enumerate(plugins)]
     template = json.dumps({"version": "v2", "plugins": zipped})
     with tempfile.TemporaryDirectory(prefix="contracts-gen-") as scratch:
-        result = buf.run(["generate", str(build_image(root)), "--template", template, "-o", scratch], cwd=root.path)
+        # A file, not an argument: Go's import mappings grow with the registry past the kernel's limit.
+        template_file = Path(scratch) / "buf.gen.json"
+        template_file.write_text(template, encoding="utf-8")
+        result = buf.run(
+            ["generate", str(build_image(root)), "--template", str(template_file), "-o", scratch], cwd=root.path
+        )
         if result.returncode != 0:
             raise ContractsError(f"buf generate failed: {buf.first_error_line(result.stderr or result.stdout)}")
         files: GeneratedFiles = {}
@@ -218,6 +225,14 @@ def _input_key(root: RegistryRoot, languages: Sequence[str]) -> str:
         digest.update(template.name.encode() + template.read_bytes())
     for source in _generator_sources():
         digest.update(source.name.encode() + source.read_bytes())
+    # The runtimes decide what is vendored (and the Go module's requirements, the Rust features).
+    digest.update(cli_version().encode())
+    for language in languages:
+        for relative, content in runtime_sources(language).items():
+            digest.update(f"{language}/{relative}".encode() + b"\0" + content)
+    for name in ("go.mod", "go.sum"):
+        if "go" in languages:
+            digest.update((go_runtime_dir() / name).read_bytes())
     return digest.hexdigest()
 
 

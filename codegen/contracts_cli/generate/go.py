@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from contracts_cli.config import Settings
+from contracts_cli.config import VENDORED_GO_PACKAGE, Settings
+from contracts_cli.errors import ContractsError
+from contracts_cli.generate import vendor
 from contracts_cli.generate.files import GeneratedFiles
 from contracts_cli.generate.names import go_camel_case, go_package_name, topic_go_name
 from contracts_cli.generate.templates import render
@@ -14,6 +16,7 @@ from contracts_cli.model import Field, Registry, TopicBinding
 from contracts_cli.toolchain import GO_DIRECTIVE, PROTOBUF_GO_VERSION
 
 NAME = "go"
+PROTOBUF_GO_MODULE = "google.golang.org/protobuf"
 
 # Which runtime key helper takes a field of each kind, and the conversion it needs.
 _KEY_HELPERS = {
@@ -56,17 +59,107 @@ def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     return [{"local": str(PROTOC_GEN_GO.ensure()), "out": NAME, "opt": options, "strategy": "all"}]
 
 
+@dataclass(frozen=True)
+class GoRequirement:
+    path: str
+    version: str
+    indirect: bool
+
+
 def render_package(registry: Registry, settings: Settings, files: GeneratedFiles) -> None:
     topics, imports = _go_topics(registry, settings)
     files[f"{NAME}/topics/topics.go"] = render("go/topics.go.j2", topics=topics, imports=imports).encode()
+    runtime = vendor.runtime_sources("go")
+    if settings.go.vendors_runtime:
+        _vendor_runtime(files, runtime)
+    go_directive, runtime_requirements = _parse_go_mod(_runtime_file("go.mod"))
+    requirements = _requirements(settings, runtime_requirements)
     files[f"{NAME}/go.mod"] = render(
-        "go/go.mod.j2", go=settings.go, go_directive=GO_DIRECTIVE, protobuf_version=PROTOBUF_GO_VERSION
+        "go/go.mod.j2",
+        go=settings.go,
+        go_directive=max(GO_DIRECTIVE, go_directive, key=_version_key),
+        direct=[r for r in requirements if not r.indirect],
+        indirect=[r for r in requirements if r.indirect],
     ).encode()
-    files[f"{NAME}/go.sum"] = render("go/go.sum").encode()
+    files[f"{NAME}/go.sum"] = _go_sum(render("go/go.sum"), _runtime_file("go.sum"))
+
+
+def _runtime_file(name: str) -> str:
+    return (vendor.go_runtime_dir() / name).read_text(encoding="utf-8")
+
+
+def _vendor_runtime(files: GeneratedFiles, runtime: dict[str, bytes]) -> None:
+    """The runtime's package as `<module>/contracts`: Go ignores `replace` in dependencies, so a
+    consumer can only build a runtime that lives inside the module it requires."""
+    package_dir = f"{NAME}/{VENDORED_GO_PACKAGE}"
+    clashing = sorted(name for name in files if name.rsplit("/", 1)[0] == package_dir)
+    if clashing:
+        raise ContractsError(
+            f"generated Go file {clashing[0]} is in {VENDORED_GO_PACKAGE}/, where the vendored runtime goes: "
+            f"move its .proto out of the top-level {VENDORED_GO_PACKAGE}/ directory"
+        )
+    for relative, content in runtime.items():
+        if relative.endswith(".go"):
+            files[f"{package_dir}/{relative}"] = content
+    files[f"{package_dir}/VENDORED.md"] = vendor.vendored_note("Go")
+
+
+def _parse_go_mod(text: str) -> tuple[str, list[GoRequirement]]:
+    """The `go` directive and the requirements of a go.mod (block and single-line forms)."""
+    directive = "1.21"
+    requirements: list[GoRequirement] = []
+    in_block = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("go "):
+            directive = line.split()[1]
+        elif line.startswith("require ("):
+            in_block = True
+        elif in_block and line == ")":
+            in_block = False
+        elif in_block or line.startswith("require "):
+            spec = line.removeprefix("require ").strip()
+            parts = spec.split("//", 1)[0].split()
+            if len(parts) == 2:
+                indirect = len(spec.split("//", 1)) == 2 and "indirect" in spec.split("//", 1)[1]
+                requirements.append(GoRequirement(parts[0], parts[1], indirect))
+    return directive, requirements
+
+
+def _requirements(settings: Settings, runtime_requirements: list[GoRequirement]) -> list[GoRequirement]:
+    """The generated module's requirements, as `go mod tidy` would list them.
+
+    Vendored, the runtime's own requirements are the module's (same direct/indirect split); with a
+    local runtime module, its requirements are all indirect. Either way protobuf is direct, at the
+    newer of the runtime's version and protoc-gen-go's."""
+    by_path: dict[str, GoRequirement] = {}
+    for requirement in runtime_requirements:
+        indirect = requirement.indirect or not settings.go.vendors_runtime
+        by_path[requirement.path] = GoRequirement(requirement.path, requirement.version, indirect)
+    protobuf = by_path.get(PROTOBUF_GO_MODULE)
+    protobuf_version = max(PROTOBUF_GO_VERSION, protobuf.version if protobuf else "", key=_version_key)
+    by_path[PROTOBUF_GO_MODULE] = GoRequirement(PROTOBUF_GO_MODULE, protobuf_version, False)
+    if not settings.go.vendors_runtime:
+        runtime_module = settings.go.runtime_module
+        by_path[runtime_module] = GoRequirement(runtime_module, settings.go.runtime_version, False)
+    return sorted(by_path.values(), key=lambda r: (r.indirect, r.path))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """Orders go directives (1.26.0) and release versions (v1.36.12); pre-release parts are ignored."""
+    numbers = version.removeprefix("v").split("-", 1)[0].split(".")
+    return tuple(int(number) if number.isdigit() else 0 for number in numbers)
+
+
+def _go_sum(*sums: str) -> bytes:
+    """Every checksum the runtime's module graph needs plus protobuf's: sorted and unique, as go writes them."""
+    lines = sorted({line for text in sums for line in text.splitlines() if line.strip()})
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _go_topics(registry: Registry, settings: Settings) -> tuple[list[GoTopic], list[GoImport]]:
-    imports: dict[str, GoImport] = {settings.go.runtime_module: GoImport("contracts", settings.go.runtime_module)}
+    runtime_import = settings.go.runtime_import
+    imports: dict[str, GoImport] = {runtime_import: GoImport("contracts", runtime_import)}
     topics = []
     for binding in registry.topics:
         message = registry.messages[binding.message]

@@ -14,10 +14,22 @@ from contracts_cli.generate.files import GeneratedFiles
 from contracts_cli.generate.names import PYTHON_KEYWORDS, topic_constant
 from contracts_cli.generate.templates import render
 from contracts_cli.generate.tools import protoc_wrapper
+from contracts_cli.generate.vendor import runtime_sources
 from contracts_cli.model import Registry, TopicBinding
 
 NAME = "python"
 PYTHON_RUNTIMES = ("protobuf", "betterproto")
+VENDORED_PACKAGE = "contracts_runtime"
+# protoc's gencode (grpcio-tools 1.85.1, protoc 35.1) checks at import that protobuf is 7.35.1 or newer, below 8.
+GENCODE_PROTOBUF = "protobuf>=7.35.1,<8"
+# The `dependencies` of runtime/python/pyproject.toml, which the wheel does not ship; a test keeps
+# the two equal (tests/test_adoption.py).
+RUNTIME_REQUIREMENTS = (
+    "protobuf>=5.26.1,<8",
+    "confluent-kafka>=2.13.0,<3",
+    "prometheus-client>=0.20.0,<1",
+    "opentelemetry-api>=1.20.0,<2",
+)
 
 
 @dataclass(frozen=True)
@@ -70,13 +82,38 @@ def render_package(registry: Registry, settings: Settings, files: GeneratedFiles
     files[f"{package_dir}/topics.py"] = render("python/topics.py.j2", topics=topics, imports=imports).encode()
     files[f"{package_dir}/__init__.py"] = render("python/__init__.py.j2", version=settings.version).encode()
     files[f"{package_dir}/py.typed"] = b""
-    message_runtime = '"betterproto2==0.10.0"' if betterproto else '"protobuf>=7.35.1,<8"'
+    if settings.python.vendors_runtime:
+        _vendor_runtime(files)
     files[f"{NAME}/pyproject.toml"] = render(
         "python/pyproject.toml.j2",
-            settings=settings.python,
-            version=settings.version,
-            message_runtime=message_runtime,
+        settings=settings.python,
+        version=settings.version,
+        packages=[package, VENDORED_PACKAGE] if settings.python.vendors_runtime else [package],
+        dependencies=_dependencies(settings, betterproto),
     ).encode()
+
+
+def _dependencies(settings: Settings, betterproto: bool) -> list[str]:
+    """What the generated distribution requires: its message runtime, then the contracts runtime's needs.
+
+    A vendored runtime brings its own dependency ranges; protoc's gencode needs a newer protobuf
+    than the runtime does, so its narrower range replaces the runtime's."""
+    message_runtime = "betterproto2==0.10.0" if betterproto else GENCODE_PROTOBUF
+    if not settings.python.vendors_runtime:
+        return [message_runtime, settings.python.runtime_requirement]
+    covered = set() if betterproto else {"protobuf"}
+    return [message_runtime, *(r for r in RUNTIME_REQUIREMENTS if _requirement_name(r) not in covered)]
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+
+
+def _vendor_runtime(files: GeneratedFiles) -> None:
+    """contracts_runtime as a top-level package beside the generated one: user code imports it by the
+    same name in every registry, so examples and docs hold everywhere."""
+    for relative, content in runtime_sources("python").items():
+        files[f"{NAME}/{VENDORED_PACKAGE}/{relative}"] = content
 
 
 def _python_topics(registry: Registry, package: str, betterproto: bool) -> tuple[list[PythonTopic], list[PythonImport]]:

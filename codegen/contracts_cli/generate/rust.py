@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts_cli.config import Settings
+from contracts_cli.generate import vendor
 from contracts_cli.generate.files import GeneratedFiles
 from contracts_cli.generate.names import rust_ident, rust_upper_camel, topic_constant
 from contracts_cli.generate.templates import render
@@ -14,6 +16,8 @@ from contracts_cli.model import Field, Registry, TopicBinding
 from contracts_cli.toolchain import PROST_VERSION
 
 NAME = "rust"
+# The vendored runtime crate, a path dependency inside generated/rust (left out of the outer package).
+VENDORED_CRATE_DIR = "contracts-runtime"
 
 _KEY_HELPERS = {
     "string": "key::string(&m.{field})",
@@ -55,8 +59,22 @@ def render_package(registry: Registry, settings: Settings, files: GeneratedFiles
     topics = [_rust_topic(registry, binding) for binding in registry.topics]
     files[f"{NAME}/src/lib.rs"] = render("rust/lib.rs.j2", modules=modules).encode()
     files[f"{NAME}/src/topics.rs"] = render("rust/topics.rs.j2", topics=topics).encode()
+    runtime = vendor.runtime_sources("rust")
+    manifest = tomllib.loads(runtime["Cargo.toml"].decode())
+    if settings.rust.vendors_runtime:
+        for relative, content in runtime.items():
+            files[f"{NAME}/{VENDORED_CRATE_DIR}/{relative}"] = content
+        files[f"{NAME}/{VENDORED_CRATE_DIR}/VENDORED.md"] = vendor.vendored_note("Rust")
     files[f"{NAME}/Cargo.toml"] = render(
-        "rust/Cargo.toml.j2", rust=settings.rust, version=settings.version, prost_version=PROST_VERSION
+        "rust/Cargo.toml.j2",
+        rust=settings.rust,
+        version=settings.version,
+        prost_version=PROST_VERSION,
+        runtime_version=manifest["package"]["version"]
+        if settings.rust.vendors_runtime
+        else settings.rust.runtime_version,
+        runtime_path=VENDORED_CRATE_DIR if settings.rust.vendors_runtime else settings.rust.runtime_path,
+        features=sorted(name for name in manifest.get("features", {}) if name != "default"),
     ).encode()
 
 

@@ -6,6 +6,7 @@ package topics
 import (
 	auditv1 "example.com/registry/gen/audit/v1"
 	emailv1 "example.com/registry/gen/email/v1"
+	marketingv1 "example.com/registry/gen/marketing/v1"
 	preferencesv1 "example.com/registry/gen/preferences/v1"
 	contracts "github.com/contractsdev/contracts/runtime/go"
 )
@@ -47,6 +48,26 @@ var EmailDispatchV1 = contracts.Topic[*emailv1.EmailMessage]{
 		Producers:         []string{"svc-billing", "svc-accounts"},
 		Consumers:         []string{"svc-mailer"},
 		Compatibility:     "wire_json",
+	},
+}
+
+// MarketingAudienceV1 carries marketing.v1.AudienceMember records on topic "marketing.audience.v1".
+//
+// AudienceMember is the marketing email system's view of one person: whether they may receive marketing email and what about. The preferences-to-marketing connector (examples/preferences) writes it from preferences.changed.v1.
+var MarketingAudienceV1 = contracts.Topic[*marketingv1.AudienceMember]{
+	Name:     "marketing.audience.v1",
+	TypeName: "marketing.v1.AudienceMember",
+	New:      func() *marketingv1.AudienceMember { return new(marketingv1.AudienceMember) },
+	Key:      func(m *marketingv1.AudienceMember) []byte { return contracts.KeyString(m.GetUserId()) },
+	Settings: contracts.Settings{
+		Partitions:        3,
+		ReplicationFactor: 3,
+		RetentionMs:       -1,
+		CleanupPolicy:     "compact",
+		Owner:             "team-marketing",
+		Producers:         []string{"svc-preferences-marketing"},
+		Consumers:         []string{"svc-marketing-email"},
+		Compatibility:     "wire",
 	},
 }
 

@@ -8,11 +8,13 @@ from contracts_runtime import Topic, TopicSettings
 
 from registry_contracts.audit.v1 import audit_pb2 as _audit_v1_audit_pb2
 from registry_contracts.email.v1 import email_pb2 as _email_v1_email_pb2
+from registry_contracts.marketing.v1 import audience_member_pb2 as _marketing_v1_audience_member_pb2
 from registry_contracts.preferences.v1 import preferences_pb2 as _preferences_v1_preferences_pb2
 
 __all__ = [
     "AUDIT_EVENTS_V1",
     "EMAIL_DISPATCH_V1",
+    "MARKETING_AUDIENCE_V1",
     "PREFERENCES_CHANGED_V1",
     "ALL_TOPICS",
 ]
@@ -53,6 +55,26 @@ EMAIL_DISPATCH_V1: Topic[_email_v1_email_pb2.EmailMessage] = Topic(
 )
 """EmailMessage asks the mail dispatcher to send one transactional email."""
 
+MARKETING_AUDIENCE_V1: Topic[_marketing_v1_audience_member_pb2.AudienceMember] = Topic(
+    name='marketing.audience.v1',
+    message_type=_marketing_v1_audience_member_pb2.AudienceMember,
+    type_name='marketing.v1.AudienceMember',
+    key_field='user_id',
+    settings=TopicSettings(
+        partitions=3,
+        replication_factor=3,
+        retention_ms=-1,
+        cleanup_policy='compact',
+        owner='team-marketing',
+        producers=('svc-preferences-marketing',),
+        consumers=('svc-marketing-email',),
+        compatibility='wire',
+    ),
+)
+"""AudienceMember is the marketing email system's view of one person: whether
+they may receive marketing email and what about. The preferences-to-marketing
+connector (examples/preferences) writes it from preferences.changed.v1."""
+
 PREFERENCES_CHANGED_V1: Topic[_preferences_v1_preferences_pb2.PreferenceChanged] = Topic(
     name='preferences.changed.v1',
     message_type=_preferences_v1_preferences_pb2.PreferenceChanged,
@@ -76,5 +98,6 @@ preference set."""
 ALL_TOPICS: tuple[Topic[Any], ...] = (
     AUDIT_EVENTS_V1,
     EMAIL_DISPATCH_V1,
+    MARKETING_AUDIENCE_V1,
     PREFERENCES_CHANGED_V1,
 )

@@ -32,6 +32,13 @@ pub mod email {
 }
 
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
+pub mod marketing {
+    pub mod v1 {
+        include!("marketing/v1/marketing.v1.rs");
+    }
+}
+
+#[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
 pub mod preferences {
     pub mod v1 {
         include!("preferences/v1/preferences.v1.rs");

@@ -36,6 +36,23 @@ pub const EMAIL_DISPATCH_V1: Topic<crate::email::v1::EmailMessage> = Topic::new(
     },
 );
 
+/// AudienceMember is the marketing email system's view of one person: whether they may receive marketing email and what about. The preferences-to-marketing connector (examples/preferences) writes it from preferences.changed.v1.
+pub const MARKETING_AUDIENCE_V1: Topic<crate::marketing::v1::AudienceMember> = Topic::new(
+    "marketing.audience.v1",
+    "marketing.v1.AudienceMember",
+    Some(|m: &crate::marketing::v1::AudienceMember| key::string(&m.user_id)),
+    Settings {
+        partitions: Some(3),
+        replication_factor: Some(3),
+        retention_ms: Some(-1),
+        cleanup_policy: Some("compact"),
+        owner: "team-marketing",
+        producers: &["svc-preferences-marketing"],
+        consumers: &["svc-marketing-email"],
+        compatibility: "wire",
+    },
+);
+
 /// PreferenceChanged says that a person changed how they want to be reached. The topic is compacted: the latest record per user is their current preference set.
 pub const PREFERENCES_CHANGED_V1: Topic<crate::preferences::v1::PreferenceChanged> = Topic::new(
     "preferences.changed.v1",
