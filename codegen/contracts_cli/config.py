@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -67,6 +68,15 @@ class RustSettings:
     # A path relative to generated/rust; set it when the runtime lives in the same checkout.
     # Empty: the runtime crate is vendored into generated/rust/contracts-runtime.
     runtime_path: str = ""
+    # Cargo's `publish`: false (never), true (crates.io) or the names of private registries.
+    publish: bool | list[str] = False
+
+    @property
+    def publish_toml(self) -> str:
+        """The value of Cargo.toml's `publish` key, in TOML."""
+        if isinstance(self.publish, bool):
+            return "true" if self.publish else "false"
+        return "[" + ", ".join(f'"{name}"' for name in self.publish) + "]"
 
     @property
     def vendors_runtime(self) -> bool:
@@ -170,11 +180,31 @@ def _read_settings(config_file: Path) -> Settings:
     except tomllib.TOMLDecodeError as error:
         raise ContractsError(f"cannot parse: {error}", location=CONFIG_FILE) from None
     try:
-        return Settings(
-            version=str(document.get("version", Settings.version)),
+        version = str(document.get("version", Settings.version))
+        go = GoSettings(**document.get("go", {}))
+        settings = Settings(
+            version=version,
             python=PythonSettings(**document.get("python", {})),
-            go=GoSettings(**document.get("go", {})),
+            go=replace(go, module=go_module_path(go.module, version)),
             rust=RustSettings(**document.get("rust", {})),
         )
     except TypeError as error:
         raise ContractsError(f"unknown setting: {error}", location=CONFIG_FILE) from None
+    publish = settings.rust.publish
+    if not isinstance(publish, bool) and not (
+        isinstance(publish, list) and all(isinstance(name, str) and name for name in publish)
+    ):
+        raise ContractsError("[rust] publish is true, false or a list of registry names", location=CONFIG_FILE)
+    return settings
+
+
+def go_module_path(module: str, version: str) -> str:
+    """Go's semantic import versioning: from v2 on, the module path ends in /v<major>.
+
+    contracts.toml names the module once; `contracts release` to 2.0.0 moves it to <module>/v2,
+    as the Go toolchain requires of a module tagged v2.0.0.
+    """
+    major = version.split(".", 1)[0]
+    if not major.isdigit() or int(major) < 2 or re.search(r"/v\d+$", module):
+        return module
+    return f"{module}/v{major}"
