@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts_runtime import KafkaConfigError, client_config
+from contracts_runtime import ConfigError, KafkaConfigError, client_config
 
 SASL_ENV = {
     "KAFKA_BOOTSTRAP_SERVERS": "env:9092",
@@ -15,6 +15,7 @@ SASL_ENV = {
     "KAFKA_SSL_CA_LOCATION": "/etc/ca.pem",
     "KAFKA_SSL_CERTIFICATE_LOCATION": "/etc/cert.pem",
     "KAFKA_SSL_KEY_LOCATION": "/etc/key.pem",
+    "KAFKA_SSL_KEY_PASSWORD": "key-secret",
 }
 
 
@@ -28,6 +29,7 @@ def test_reads_every_setting_from_the_environment() -> None:
         "ssl.ca.location": "/etc/ca.pem",
         "ssl.certificate.location": "/etc/cert.pem",
         "ssl.key.location": "/etc/key.pem",
+        "ssl.key.password": "key-secret",
     }
 
 
@@ -67,8 +69,23 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"bootstrap_servers": "b", "security_protocol": "TLS"}, "not one of"),
         ({"bootstrap_servers": "b", "sasl_username": "u", "security_protocol": "SASL_SSL"}, "KAFKA_SASL_PASSWORD"),
         ({"bootstrap_servers": "b", "sasl_username": "u", "sasl_password": "p"}, "SASL_SSL or SASL_PLAINTEXT"),
+        ({"bootstrap_servers": "b", "security_protocol": "SASL_PLAINTEXT"}, "needs credentials"),
     ],
 )
 def test_refuses_settings_that_cannot_work(arguments: dict[str, str], message: str) -> None:
-    with pytest.raises(KafkaConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         client_config(**arguments, environ={})  # type: ignore[arg-type]
+
+
+def test_sasl_mechanism_defaults_to_plain_for_sasl_protocols() -> None:
+    environ = {"KAFKA_BOOTSTRAP_SERVERS": "b", "KAFKA_SASL_USERNAME": "u", "KAFKA_SASL_PASSWORD": "p"}
+    assert client_config(security_protocol="SASL_PLAINTEXT", environ=environ)["sasl.mechanism"] == "PLAIN"
+    chosen = client_config(security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-256", environ=environ)
+    assert chosen["sasl.mechanism"] == "SCRAM-SHA-256"
+    assert "sasl.mechanism" not in client_config(bootstrap_servers="b", security_protocol="SSL", environ={})
+
+
+def test_the_old_error_name_still_catches_config_errors() -> None:
+    assert KafkaConfigError is ConfigError
+    with pytest.raises(KafkaConfigError):
+        client_config(environ={})

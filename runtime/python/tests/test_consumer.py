@@ -10,15 +10,17 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from confluent_kafka import Producer as KafkaProducer
 from prometheus_client import CollectorRegistry
 
-from contracts_runtime import Consumer, DeadLetterError, KafkaConfigError, Producer, Record, RetryPolicy, Topic
+import contracts_runtime
+from contracts_runtime import ConfigError, Consumer, DeadLetterError, Producer, Record, RetryPolicy, Topic
 
 from runtime_testing import Topics, headers_of, make_order, read_topic, uncommitted
 
@@ -85,13 +87,15 @@ def test_wrong_type_and_garbage_go_to_the_dlq_and_later_records_are_processed(
     dead = read_topic(kafka_bootstrap, orders.dlq_name, 3)
     assert [m.key() for m in dead] == [b"r-1", b"garbage-key", b"no-headers"]
     reasons = [headers_of(m) for m in dead]
-    assert [h["contracts_dlq_reason"] for h in reasons] == [b"wrong-type", b"decode-error", b"wrong-type"]
+    assert [h["contracts_dlq_reason"] for h in reasons] == [b"wrong-type", b"decode", b"wrong-type"]
     assert [h["contracts_dlq_offset"] for h in reasons] == [b"1", b"2", b"3"]
     for headers in reasons:
         assert headers["contracts_dlq_topic"] == orders.name.encode()
         assert headers["contracts_dlq_partition"] == b"0"
         assert headers["contracts_dlq_group"] == group_id.encode()
         assert b"\n" not in headers["contracts_dlq_error"]
+        assert headers["contracts_dlq_attempts"] == b"0"  # never handed to the handler
+        assert headers["contracts_dlq_first_failure_time"] == headers["contracts_dlq_last_failure_time"]
     assert b"crt_test.v1.Refund" in reasons[0]["contracts_dlq_error"]
     assert reasons[0]["ce_type"] == b"crt_test.v1.Refund"  # original headers are kept
     assert dead[1].value() == b"\xff\xff\xff"
@@ -152,9 +156,13 @@ def test_failing_handler_is_retried_then_dead_lettered(
     assert time.monotonic() - started >= 0.1 + 0.15 + 0.1 + 0.15  # backoff waited, capped at max_delay
     [dead] = read_topic(kafka_bootstrap, orders.dlq_name, 1)
     headers = headers_of(dead)
-    assert headers["contracts_dlq_reason"] == b"handler-error"
+    assert headers["contracts_dlq_reason"] == b"handler"
     assert headers["contracts_dlq_error"] == b"RuntimeError: database says no second line"
     assert headers["contracts_dlq_offset"] == b"1"
+    assert headers["contracts_dlq_attempts"] == b"3"
+    first = datetime.fromisoformat(headers["contracts_dlq_first_failure_time"].decode())
+    last = datetime.fromisoformat(headers["contracts_dlq_last_failure_time"].decode())
+    assert timedelta(seconds=0.2) <= last - first < timedelta(seconds=5)  # the two backoff waits lie between
     assert dead.value() == make_order(pb, 1).SerializeToString()
 
 
@@ -194,14 +202,16 @@ def test_failing_batch_falls_back_to_single_records(
         handled.extend(r.message.order_id for r in records)
 
     group_id = group()
-    with consumer(kafka_bootstrap, group_id) as reader:
+    with consumer(kafka_bootstrap, group_id, retry=RetryPolicy(base_delay=0.01)) as reader:
         reader.subscribe_batch(orders, handler, max_messages=10, max_wait=2.0)
         assert reader.run(stop_after=10, timeout=20) == 10
-    assert calls == [10, 10, 10] + [1] * 10  # the batch 3 times, then each record once
+    # The batch 3 times, then each record alone with its own 3 attempts (only order-4 needs them).
+    assert calls == [10, 10, 10] + [1] * 12
     assert sorted(handled) == sorted(f"order-{n}" for n in range(10) if n != 4)
     [dead] = read_topic(kafka_bootstrap, orders.dlq_name, 1)
-    assert headers_of(dead)["contracts_dlq_reason"] == b"handler-error"
+    assert headers_of(dead)["contracts_dlq_reason"] == b"handler"
     assert headers_of(dead)["contracts_dlq_offset"] == b"4"
+    assert headers_of(dead)["contracts_dlq_attempts"] == b"6"  # every call that contained it
     assert uncommitted(kafka_bootstrap, group_id, orders.name) == 0
 
 
@@ -314,14 +324,49 @@ def test_subscribe_checks_the_topic_and_its_dlq(
     topics.create(name)
     bound: Topic[Any] = Topic(name=name, message_type=pb.Order)
     with consumer(kafka_bootstrap, group()) as reader:
-        with pytest.raises(KafkaConfigError, match=re.escape(f"{name}.dlq (")):
+        with pytest.raises(ConfigError, match=re.escape(f"{name}.dlq (")):
             reader.subscribe(bound, lambda record: None)
-        with pytest.raises(KafkaConfigError, match=r"no\.such\.topic \((missing|UNKNOWN_TOPIC_OR_PART)\)"):
+        with pytest.raises(ConfigError, match=r"no\.such\.topic \((missing|UNKNOWN_TOPIC_OR_PART)\)"):
             reader.subscribe(Topic(name="no.such.topic", message_type=pb.Order), lambda record: None)
 
 
 def test_unreachable_broker_fails_within_the_timeout() -> None:
     started = time.monotonic()
-    with pytest.raises(KafkaConfigError, match="no broker reachable"):
+    with pytest.raises(contracts_runtime.ConnectionError, match="no broker reachable"):
         Consumer(bootstrap_servers="127.0.0.1:9", group_id="g", connect_timeout=1)
     assert time.monotonic() - started < 5
+
+
+def test_a_record_dead_lettered_again_has_its_headers_replaced_not_appended(
+    kafka_bootstrap: str, topics: Topics, pb: ModuleType, group: Callable[[], str]
+) -> None:
+    orders = topics.orders()
+    earlier = [
+        ("contracts_dlq_reason", b"decode"),
+        ("contracts_dlq_error", b"an earlier failure"),
+        ("contracts_dlq_offset", b"99"),
+        ("contracts_dlq_attempts", b"0"),
+        ("contracts_dlq_first_failure_time", b"2020-01-02T03:04:05.678Z"),
+        ("contracts_dlq_last_failure_time", b"2020-01-02T03:04:05.678Z"),
+    ]
+    with Producer(bootstrap_servers=kafka_bootstrap) as producer:  # a replay from the .dlq, as a tool would
+        producer.send(orders, make_order(pb, 0), headers=earlier).result(timeout=15)
+
+    def fail(record: Record[Any]) -> None:
+        raise RuntimeError("still broken")
+
+    with consumer(kafka_bootstrap, group(), retry=RetryPolicy(attempts=2, base_delay=0.01)) as reader:
+        reader.subscribe(orders, fail)
+        assert reader.run(stop_after=1, timeout=20) == 1
+    [dead] = read_topic(kafka_bootstrap, orders.dlq_name, 1)
+    pairs = cast(list[tuple[str, bytes]], dead.headers() or [])
+    names = [name for name, _ in pairs if name.startswith("contracts_dlq_")]
+    assert sorted(names) == sorted(set(names))  # each once
+    assert len(names) == 9
+    headers = headers_of(dead)
+    assert headers["contracts_dlq_reason"] == b"handler"
+    assert headers["contracts_dlq_error"] == b"RuntimeError: still broken"
+    assert headers["contracts_dlq_offset"] == b"0"
+    assert headers["contracts_dlq_attempts"] == b"2"
+    assert headers["contracts_dlq_first_failure_time"] == b"2020-01-02T03:04:05.678Z"  # the history stays
+    assert headers["contracts_dlq_last_failure_time"].startswith(str(datetime.now(UTC).year).encode())

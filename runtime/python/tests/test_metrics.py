@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from collections.abc import Callable
 from types import ModuleType
@@ -44,11 +45,42 @@ def test_counters_and_histograms_move(
     assert value("contracts_records_produced_total") == 3
     assert value("contracts_produce_latency_seconds_count") == 3
     assert value("contracts_records_consumed_total") == 2
-    assert value("contracts_records_dead_lettered_total", reason="handler-error") == 1
+    assert value("contracts_records_dead_lettered_total", reason="handler") == 1
     assert value("contracts_handle_duration_seconds_count") == 3
     assert value("contracts_end_to_end_lag_seconds_count") == 2
     # The dead-letter producer reports into the same registry, under the dlq topic.
     assert registry.get_sample_value("contracts_records_produced_total", {"topic": orders.dlq_name}) == 1
+
+
+@pytest.mark.kafka
+def test_offset_lag_follows_the_position_and_is_dropped_on_revoke(
+    kafka_bootstrap: str, topics: Topics, pb: ModuleType, group: Callable[[], str], registry: CollectorRegistry
+) -> None:
+    orders = topics.orders()
+    with Producer(bootstrap_servers=kafka_bootstrap) as producer:
+        for n in range(20):
+            producer.send(orders, make_order(pb, n))
+
+    def lag() -> float | None:
+        return registry.get_sample_value("contracts_consumer_lag_records", {"topic": orders.name, "partition": "0"})
+
+    seen: list[float | None] = []
+
+    def slow(record: Any) -> None:  # one record per fetch, 0.15 s each: statistics arrive meanwhile
+        seen.append(lag())
+        time.sleep(0.15)
+
+    consumer = Consumer(bootstrap_servers=kafka_bootstrap, group_id=group(), registry=registry, fetch_max=1)
+    with consumer:
+        consumer.subscribe(orders, slow)
+        assert consumer.run(stop_after=20, timeout=30) == 20
+        behind = [value for value in seen if value is not None]
+        assert behind, "no lag sample while 20 records were handled in 3 s"
+        assert max(behind) <= 20
+        assert any(0 < value < 20 for value in behind), behind
+        consumer.run(timeout=2.5)  # caught up: the next statistics report says so
+        assert lag() == 0
+    assert lag() is None  # revoked on close: the series is gone
 
 
 def test_exposition(registry: CollectorRegistry) -> None:

@@ -1,18 +1,23 @@
 """contracts_runtime: the library that generated contract packages import.
 
 Generated code declares `Topic` bindings; services send and consume through `Producer` and
-`Consumer`. See README.md for the whole surface.
+`Consumer`. See README.md for the whole surface and docs/runtime.md for the behaviour every
+runtime shares. `ConnectionError` here is the runtime's (a ContractError), not the builtin.
 """
 
 from contracts_runtime._version import __version__
 from contracts_runtime.config import ConnectionOptions, client_config
 from contracts_runtime.consumer import Consumer, Record, RetryPolicy
 from contracts_runtime.errors import (
+    ConfigError,
+    ConnectionError,
     ContractError,
     DeadLetterError,
     DecodeError,
     DeliveryError,
     KafkaConfigError,
+    KafkaConnectionError,
+    ValidationError,
     WrongTypeError,
 )
 from contracts_runtime.health import Health, HealthServer, ProgressCheck, liveness, serve_health
@@ -21,6 +26,8 @@ from contracts_runtime.producer import Delivery, DeliveryHandle, Producer
 from contracts_runtime.topic import EncodedRecord, ProtoMessage, Topic, TopicSettings
 
 __all__ = [
+    "ConfigError",
+    "ConnectionError",
     "ConnectionOptions",
     "Consumer",
     "ContractError",
@@ -33,6 +40,7 @@ __all__ = [
     "Health",
     "HealthServer",
     "KafkaConfigError",
+    "KafkaConnectionError",
     "Metrics",
     "Producer",
     "ProgressCheck",
@@ -41,6 +49,7 @@ __all__ = [
     "RetryPolicy",
     "Topic",
     "TopicSettings",
+    "ValidationError",
     "WrongTypeError",
     "__version__",
     "client_config",

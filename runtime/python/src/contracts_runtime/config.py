@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Final, TypedDict
 
-from contracts_runtime.errors import KafkaConfigError
+from contracts_runtime.errors import ConfigError
 
 ConfigValue = str | int | float | bool
 
@@ -26,8 +26,10 @@ _SETTINGS: Final = {
     "ssl_ca_location": ("KAFKA_SSL_CA_LOCATION", "ssl.ca.location"),
     "ssl_certificate_location": ("KAFKA_SSL_CERTIFICATE_LOCATION", "ssl.certificate.location"),
     "ssl_key_location": ("KAFKA_SSL_KEY_LOCATION", "ssl.key.location"),
+    "ssl_key_password": ("KAFKA_SSL_KEY_PASSWORD", "ssl.key.password"),
 }
 _PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+_PASSWORD_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 class ConnectionOptions(TypedDict, total=False):
@@ -41,6 +43,7 @@ class ConnectionOptions(TypedDict, total=False):
     ssl_ca_location: str
     ssl_certificate_location: str
     ssl_key_location: str
+    ssl_key_password: str
 
 
 def client_config(
@@ -53,10 +56,11 @@ def client_config(
     ssl_ca_location: str | None = None,
     ssl_certificate_location: str | None = None,
     ssl_key_location: str | None = None,
+    ssl_key_password: str | None = None,
     config: Mapping[str, ConfigValue] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The librdkafka settings for one client; raises KafkaConfigError when they cannot work."""
+    """The librdkafka settings for one client; raises ConfigError when they cannot work."""
     env = os.environ if environ is None else environ
     arguments = {
         "bootstrap_servers": bootstrap_servers,
@@ -67,6 +71,7 @@ def client_config(
         "ssl_ca_location": ssl_ca_location,
         "ssl_certificate_location": ssl_certificate_location,
         "ssl_key_location": ssl_key_location,
+        "ssl_key_password": ssl_key_password,
     }
     settings: dict[str, str] = {}
     for argument, (variable, prop) in _SETTINGS.items():
@@ -78,6 +83,15 @@ def client_config(
     for prop, raw in (config or {}).items():
         settings[prop] = _text(raw)
     _check(settings)
+    if settings.get("security.protocol", "").upper().startswith("SASL_"):
+        # docs/runtime.md: PLAIN unless said otherwise (librdkafka's own default is GSSAPI, which
+        # nobody configuring a username and password means).
+        mechanism = settings.setdefault("sasl.mechanism", "PLAIN")
+        if mechanism.upper() in _PASSWORD_MECHANISMS and "sasl.username" not in settings:
+            raise ConfigError(
+                f"security protocol {settings['security.protocol']} with SASL mechanism {mechanism} needs "
+                "credentials: set KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
     return settings
 
 
@@ -89,19 +103,19 @@ def _text(value: ConfigValue) -> str:
 
 def _check(settings: dict[str, str]) -> None:
     if not settings.get("bootstrap.servers"):
-        raise KafkaConfigError(f"no Kafka bootstrap servers: pass bootstrap_servers='host:9092' or set {BOOTSTRAP_ENV}")
+        raise ConfigError(f"no Kafka bootstrap servers: pass bootstrap_servers='host:9092' or set {BOOTSTRAP_ENV}")
     protocol = settings.get("security.protocol")
     if protocol is not None and protocol.upper() not in _PROTOCOLS:
-        raise KafkaConfigError(
+        raise ConfigError(
             f"security protocol {protocol!r} is not one of {', '.join(_PROTOCOLS)} (KAFKA_SECURITY_PROTOCOL)"
         )
     has_user = "sasl.username" in settings
     has_password = "sasl.password" in settings
     if has_user != has_password:
         missing = "KAFKA_SASL_PASSWORD" if has_user else "KAFKA_SASL_USERNAME"
-        raise KafkaConfigError(f"SASL credentials are incomplete: set {missing} as well")
+        raise ConfigError(f"SASL credentials are incomplete: set {missing} as well")
     if has_user and not (protocol or "").upper().startswith("SASL_"):
-        raise KafkaConfigError(
+        raise ConfigError(
             "SASL credentials are set but the security protocol is "
             f"{protocol or 'unset (PLAINTEXT)'}: set KAFKA_SECURITY_PROTOCOL to SASL_SSL or SASL_PLAINTEXT"
         )

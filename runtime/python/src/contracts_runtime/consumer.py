@@ -12,12 +12,15 @@ per subscription and added to Prometheus once per fetched batch.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from functools import partial
 from types import TracebackType
-from typing import Any, Final, Generic, Self, TypeAlias, TypeVar, Unpack, cast
+from typing import Any, Final, Generic, NamedTuple, Self, TypeAlias, TypeVar, Unpack, cast
 
 from confluent_kafka import Consumer as KafkaConsumer
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
@@ -25,9 +28,17 @@ from opentelemetry.trace import Span, Status, StatusCode, TracerProvider
 from prometheus_client import CollectorRegistry
 
 from contracts_runtime import envelope
-from contracts_runtime._client import ErrorWatch, check_connection, check_topics, librdkafka_log, log
+from contracts_runtime._client import (
+    LIBRDKAFKA_LOGGER,
+    BrokerContact,
+    ErrorWatch,
+    check_connection,
+    check_topics,
+    log,
+    without_consumer_settings,
+)
 from contracts_runtime.config import ConfigValue, ConnectionOptions, client_config
-from contracts_runtime.errors import DeadLetterError, DecodeError, KafkaConfigError, WrongTypeError
+from contracts_runtime.errors import ConfigError, ConnectionError, DeadLetterError, DecodeError, WrongTypeError
 from contracts_runtime.metrics import Metrics, TopicMetrics, observe_many
 from contracts_runtime.producer import Producer
 from contracts_runtime.topic import ProtoMessage, Topic
@@ -40,30 +51,15 @@ CONSUMER_DEFAULTS: Final[Mapping[str, str]] = {
     "auto.commit.interval.ms": "1000",
     "auto.offset.reset": "earliest",
     "allow.auto.create.topics": "false",
+    # Statistics carry each partition's high watermark (from every fetch), position and committed
+    # offset: the offset-lag gauge and the readiness check read them, with no broker round trip.
+    "statistics.interval.ms": "1000",
 }
 # Set after the caller's config: the at-least-once guarantee depends on it.
 _FORCED: Final[Mapping[str, str]] = {"enable.auto.offset.store": "false"}
 _MAX_ERROR_TEXT: Final = 1000
 # Entries of the conversion caches (timestamps, ce_time, ce_source) before they are emptied.
 _CACHE_SIZE: Final = 4096
-# librdkafka properties that only consumers know: left out of the dead-letter producer's config
-# (librdkafka would warn about each), everything else (security, sockets, ...) is shared.
-_CONSUMER_ONLY_PREFIXES: Final = (
-    "group.",
-    "partition.assignment.",
-    "session.timeout.",
-    "heartbeat.",
-    "coordinator.",
-    "max.poll.",
-    "enable.auto.",
-    "auto.commit.",
-    "auto.offset.",
-    "queued.",
-    "fetch.",
-    "isolation.level",
-    "enable.partition.eof",
-    "check.crcs",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +247,26 @@ class Consumer:
         }
         self._metrics = Metrics.for_registry(registry)
         self._tracing = Tracing(tracer_provider, enabled=tracing)
-        self._errors = ErrorWatch(f"consumer {group_id}")
-        self._kafka = KafkaConsumer({**self.settings, "error_cb": self._errors, "logger": librdkafka_log})
+        self.broker_contact: Final = BrokerContact(
+            f"consumer {group_id}", without_consumer_settings(client_config(**connection, config=config))
+        )
+        self._errors = ErrorWatch(f"consumer {group_id}", self.broker_contact)
+        # What the health checks read (written by the polling thread, read by any): the state of
+        # each assigned partition, replaced whole per statistics report, and since when the
+        # handler in flight runs.
+        self._assigned: set[tuple[str, int]] = set()
+        self._partitions: dict[tuple[str, int], PartitionState] = {}
+        self._in_flight_since: float | None = None
+        self._read_committed = self.settings.get("isolation.level", "read_committed") == "read_committed"
+        self._kafka = KafkaConsumer(
+            {**self.settings, "error_cb": self._errors, "stats_cb": self._on_stats, "logger": LIBRDKAFKA_LOGGER}
+        )
         try:
             check_connection(self._kafka, self.settings, self._errors, connect_timeout)
         except BaseException:
             _close_quietly(self._kafka)
             raise
+        self.broker_contact.contact()
         self._subscriptions: dict[str, _Subscription] = {}
         self._dead_letters: Producer | None = None
         self._stopping = False  # a plain flag: stop() may be called from a signal handler
@@ -347,6 +356,8 @@ class Consumer:
             raise RuntimeError("subscribe to a topic before polling")
         self._errors.raise_if_fatal()
         fetched = self._fetch(timeout, limit)
+        if fetched:
+            self.broker_contact.contact()
         messages = [message for message in fetched if message.error() is None]
         if len(messages) < len(fetched):
             for message in fetched:
@@ -423,7 +434,8 @@ class Consumer:
             KafkaError.GROUP_AUTHORIZATION_FAILED,
             KafkaError._AUTHENTICATION,
         ):
-            raise KafkaConfigError(f"consumer {self.group_id}: {error.name()}: {error.str()}")
+            kind = ConnectionError if error.code() == KafkaError._AUTHENTICATION or error.fatal() else ConfigError
+            raise kind(f"consumer {self.group_id}: {error.name()}: {error.str()}")
         log.warning("consumer %s: fetch error %s: %s", self.group_id, error.name(), error.str())
 
     # --- one record -------------------------------------------------------------------
@@ -436,6 +448,7 @@ class Consumer:
         record, produced = decoded
         tally = subscription.tally
         started = time.perf_counter()
+        self._in_flight_since = time.monotonic()
         tracing = self._tracing
         if tracing.enabled and tracing.recording():
             failure = self._process_traced(subscription, record)
@@ -447,6 +460,7 @@ class Consumer:
                 failure = self._retry(
                     lambda: subscription.handler(record), f"handler of {subscription.topic.name}", error
                 )
+        self._in_flight_since = None
         ended = time.perf_counter()
         tally.durations.append(ended - started)
         if failure is None:
@@ -455,11 +469,11 @@ class Consumer:
                 lag = ended + self._wall_offset - produced
                 tally.lags.append(lag if lag > 0.0 else 0.0)
         else:
-            self._dead_letter(subscription, [message], envelope.REASON_HANDLER_ERROR, failure)
+            self._dead_letter(subscription, [(message, failure)], envelope.REASON_HANDLER)
         # Stored at once, not gathered: a handler that blocks next must not hold back this offset.
         self._store(message)
 
-    def _process_traced(self, subscription: _Subscription, record: Record[Any]) -> Exception | None:
+    def _process_traced(self, subscription: _Subscription, record: Record[Any]) -> _Failed | None:
         with self._tracing.process(
             subscription.topic.name,
             group=self.group_id,
@@ -471,7 +485,7 @@ class Consumer:
             failure = self._call_with_retries(
                 lambda: subscription.handler(record), f"handler of {subscription.topic.name}"
             )
-            _mark(span, failure)
+            _mark(span, None if failure is None else failure.error)
         return failure
 
     def _decode(self, subscription: _Subscription, message: Message) -> tuple[Record[Any], float | None] | None:
@@ -483,10 +497,12 @@ class Consumer:
         try:
             decoded = subscription.topic._decode_value(message.value(), first.get(envelope.CE_TYPE))
         except WrongTypeError as error:
-            self._dead_letter(subscription, [message], envelope.REASON_WRONG_TYPE, error)
+            now = _now_millis()
+            self._dead_letter(subscription, [(message, _Failed(error, 0, now, now))], envelope.REASON_WRONG_TYPE)
             return None
         except DecodeError as error:
-            self._dead_letter(subscription, [message], envelope.REASON_DECODE_ERROR, error)
+            now = _now_millis()
+            self._dead_letter(subscription, [(message, _Failed(error, 0, now, now))], envelope.REASON_DECODE)
             return None
         # The conversions below are cached: the records of a batch mostly share these values.
         timestamp_type, timestamp_ms = message.timestamp()
@@ -536,16 +552,17 @@ class Consumer:
         text = self._sources[value] = value.decode("utf-8", "replace")
         return text
 
-    def _call_with_retries(self, call: Callable[[], object], what: str) -> Exception | None:
-        """Run `call` per the retry policy; returns the last error, or None once it succeeded."""
+    def _call_with_retries(self, call: Callable[[], object], what: str) -> _Failed | None:
+        """Run `call` per the retry policy; returns the last failure, or None once it succeeded."""
         try:
             call()
             return None
         except Exception as error:
             return self._retry(call, what, error)
 
-    def _retry(self, call: Callable[[], object], what: str, error: Exception) -> Exception | None:
+    def _retry(self, call: Callable[[], object], what: str, error: Exception) -> _Failed | None:
         """The rest of the retry policy after the first call failed with `error`."""
+        first_failure = _now_millis()
         attempts = self.retry.attempts
         for attempt in range(1, attempts):
             delay = self.retry.delay(attempt)
@@ -558,8 +575,8 @@ class Consumer:
                 return None
             except Exception as next_error:
                 error = next_error
-        log.error("%s failed %d times, dead-lettering: %s", what, attempts, _one_line(error))
-        return error
+        log.error("%s failed %d times: %s", what, attempts, _one_line(error))
+        return _Failed(error, attempts, first_failure, _now_millis())
 
     # --- batches ----------------------------------------------------------------------
 
@@ -576,6 +593,7 @@ class Consumer:
                 decoded_messages.append(message)
         if records:
             started = time.perf_counter()
+            self._in_flight_since = time.monotonic()
             tracing = self._tracing
             if tracing.enabled and tracing.recording():
                 failure = self._process_batch_traced(subscription, records, decoded_messages)
@@ -584,7 +602,8 @@ class Consumer:
                     lambda: subscription.handler(records), f"batch handler of {subscription.topic.name}"
                 )
                 if failure is not None:
-                    self._one_by_one(subscription, records, decoded_messages)
+                    self._one_by_one(subscription, records, decoded_messages, failure)
+            self._in_flight_since = None
             ended = time.perf_counter()
             tally.durations.append(ended - started)
             if failure is None:
@@ -595,7 +614,7 @@ class Consumer:
 
     def _process_batch_traced(
         self, subscription: _Subscription, records: list[Record[Any]], messages: list[Message]
-    ) -> Exception | None:
+    ) -> _Failed | None:
         partition = records[0].partition if len({r.partition for r in records}) == 1 else None
         with self._tracing.process_batch(
             subscription.topic.name, group=self.group_id, partition=partition, headers=[r.headers for r in records]
@@ -604,57 +623,72 @@ class Consumer:
                 lambda: subscription.handler(records), f"batch handler of {subscription.topic.name}"
             )
             if failure is not None:
-                failed = self._one_by_one(subscription, records, messages)
-                _mark(span, failure if failed else None)
+                failed = self._one_by_one(subscription, records, messages, failure)
+                _mark(span, failure.error if failed else None)
         return failure
 
-    def _one_by_one(self, subscription: _Subscription, records: list[Record[Any]], messages: list[Message]) -> int:
-        """After a batch failed: each record alone, once; dead-letter those that fail. Returns their number."""
+    def _one_by_one(
+        self, subscription: _Subscription, records: list[Record[Any]], messages: list[Message], batch_failure: _Failed
+    ) -> int:
+        """After a batch failed: each record alone (a batch of one) with its own attempts; dead-letter
+        those that still fail. Returns their number."""
         tally = subscription.tally
-        failures: list[tuple[Message, Exception]] = []
+        failures: list[tuple[Message, _Failed]] = []
+        what = f"batch handler of {subscription.topic.name} (one record)"
         for record, message in zip(records, messages, strict=True):
-            try:
-                subscription.handler([record])
-            except Exception as error:
-                failures.append((message, error))
+            failure = self._call_with_retries(partial(subscription.handler, [record]), what)
+            if failure is not None:
+                # Counted as every call that contained the record: the batch's and its own.
+                failures.append(
+                    (
+                        message,
+                        _Failed(
+                            failure.error, batch_failure.attempts + failure.attempts, batch_failure.first, failure.last
+                        ),
+                    )
+                )
             else:
                 tally.consumed += 1
                 produced = record.ce_time or record.timestamp
                 if produced is not None:
                     tally.lags.append(max(0.0, time.time() - produced.timestamp()))
-        for message, failure in failures:
-            self._dead_letter(subscription, [message], envelope.REASON_HANDLER_ERROR, failure)
+        if failures:
+            self._dead_letter(subscription, failures, envelope.REASON_HANDLER)
         return len(failures)
 
     # --- dead letters and offsets -----------------------------------------------------
 
     def _dead_letter(
-        self, subscription: _Subscription, messages: Sequence[Message], reason: str, error: Exception
+        self, subscription: _Subscription, failures: Sequence[tuple[Message, _Failed]], reason: str
     ) -> None:
-        """Write `messages` to the dead-letter topic and wait for Kafka's acknowledgement."""
+        """Write the failed records to the dead-letter topic and wait for Kafka's acknowledgement."""
         producer = self._dead_letter_producer()
-        text = _one_line(error)[:_MAX_ERROR_TEXT].encode()
         pending = []
-        for message in messages:
-            headers: list[tuple[str, bytes | str | None]] = list(cast(_HeaderList, message.headers()) or [])
-            headers += [
-                (envelope.DLQ_REASON, reason.encode()),
-                (envelope.DLQ_ERROR, text),
-                (envelope.DLQ_TOPIC, (message.topic() or "").encode()),
-                (envelope.DLQ_PARTITION, b"%d" % (message.partition() or 0)),
-                (envelope.DLQ_OFFSET, b"%d" % (message.offset() or 0)),
-                (envelope.DLQ_GROUP, self.group_id.encode()),
-            ]
+        for message, failure in failures:
+            headers = _dead_letter_headers(
+                cast(_HeaderList, message.headers()) or [],
+                [
+                    (envelope.DLQ_REASON, reason.encode()),
+                    (envelope.DLQ_ERROR, _one_line(failure.error)[:_MAX_ERROR_TEXT].encode()),
+                    (envelope.DLQ_TOPIC, (message.topic() or "").encode()),
+                    (envelope.DLQ_PARTITION, b"%d" % (message.partition() or 0)),
+                    (envelope.DLQ_OFFSET, b"%d" % (message.offset() or 0)),
+                    (envelope.DLQ_GROUP, self.group_id.encode()),
+                    (envelope.DLQ_ATTEMPTS, b"%d" % failure.attempts),
+                    (envelope.DLQ_FIRST_FAILURE_TIME, envelope.ce_time_at(failure.first)),
+                    (envelope.DLQ_LAST_FAILURE_TIME, envelope.ce_time_at(failure.last)),
+                ],
+            )
             future = producer.send_raw(subscription.dlq_topic, message.key(), message.value(), headers)
-            pending.append((message, future))
-        for message, future in pending:
+            pending.append((message, failure, future))
+        for message, failure, future in pending:
             try:
                 future.result(timeout=self._dead_letter_timeout)
-            except Exception as failure:
+            except Exception as error:
                 raise DeadLetterError(
                     f"could not write {message.topic()}[{message.partition()}]@{message.offset()} to "
-                    f"{subscription.dlq_topic} ({_one_line(failure)}); stopping so that it is not skipped"
-                ) from failure
+                    f"{subscription.dlq_topic} ({_one_line(error)}); stopping so that it is not skipped"
+                ) from error
             log.warning(
                 "dead-lettered %s[%s]@%s to %s (%s): %s",
                 message.topic(),
@@ -662,7 +696,7 @@ class Consumer:
                 message.offset(),
                 subscription.dlq_topic,
                 reason,
-                text.decode(),
+                _one_line(failure.error)[:_MAX_ERROR_TEXT],
             )
             subscription.tally.series.dead_lettered(reason).inc()
 
@@ -712,6 +746,7 @@ class Consumer:
 
     def _on_assign(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
         log.info("consumer %s assigned %s", self.group_id, _partitions(partitions))
+        self._assigned.update((p.topic, p.partition) for p in partitions)
 
     def _on_revoke(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
         log.info("consumer %s revoked %s", self.group_id, _partitions(partitions))
@@ -719,11 +754,52 @@ class Consumer:
             self.commit()
         except KafkaException as error:
             log.warning("consumer %s: commit on revoke failed: %s", self.group_id, error)
+        self._release(partitions)
 
     def _on_lost(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
         log.warning(
             "consumer %s lost %s; their uncommitted records will be replayed", self.group_id, _partitions(partitions)
         )
+        self._release(partitions)
+
+    def _release(self, partitions: list[TopicPartition]) -> None:
+        """Forget revoked partitions: out of the lag gauge and the readiness check."""
+        released = {(p.topic, p.partition) for p in partitions}
+        self._assigned -= released
+        self._partitions = {key: state for key, state in self._partitions.items() if key not in released}
+        for topic, partition in released:
+            with contextlib.suppress(KeyError):
+                self._metrics.consumer_lag.remove(topic, str(partition))
+
+    # --- statistics: offset lag and progress ------------------------------------------
+
+    def _on_stats(self, report: str) -> None:
+        """librdkafka's statistics (every `statistics.interval.ms`, served by poll): lag and progress."""
+        try:
+            stats = json.loads(report)
+        except ValueError:
+            return
+        now = time.monotonic()
+        if any(broker.get("state") == "UP" for broker in stats.get("brokers", {}).values()):
+            self.broker_contact.contact(now)
+        previous = self._partitions
+        current: dict[tuple[str, int], PartitionState] = {}
+        lag = self._metrics.consumer_lag
+        for topic, topic_stats in stats.get("topics", {}).items():
+            for partition_stats in topic_stats.get("partitions", {}).values():
+                key = (topic, int(partition_stats.get("partition", -1)))
+                if key not in self._assigned:
+                    continue  # the internal "unassigned" partition -1, or one revoked meanwhile
+                state = _partition_state(partition_stats, self._read_committed, previous.get(key), now)
+                current[key] = state
+                if state.lag is not None:
+                    lag.labels(topic, str(key[1])).set(state.lag)
+        self._partitions = current
+
+    def progress(self) -> tuple[dict[tuple[str, int], PartitionState], float | None]:
+        """What the readiness check reads: each assigned partition's state (from the last statistics
+        report) and since when (time.monotonic()) the handler in flight runs, None when idle."""
+        return self._partitions, self._in_flight_since
 
     # --- closing ----------------------------------------------------------------------
 
@@ -732,6 +808,7 @@ class Consumer:
         if self._closed:
             return
         self._closed = True
+        self.broker_contact.stop()
         try:
             self.commit()
         except KafkaException as error:
@@ -751,7 +828,7 @@ class Consumer:
 
 
 def _producer_side(config: Mapping[str, ConfigValue] | None) -> dict[str, ConfigValue]:
-    return {key: value for key, value in (config or {}).items() if not key.startswith(_CONSUMER_ONLY_PREFIXES)}
+    return without_consumer_settings(config or {})
 
 
 def _close_quietly(kafka: KafkaConsumer) -> None:
@@ -782,3 +859,69 @@ _NO_TIME: Final[tuple[None, None]] = (None, None)
 
 def _partitions(partitions: list[TopicPartition]) -> str:
     return ", ".join(f"{p.topic}[{p.partition}]" for p in partitions) or "nothing"
+
+
+class _Failed(NamedTuple):
+    """A handler that still failed after its attempts: what the dead-letter headers say about it."""
+
+    error: Exception
+    attempts: int  # handler calls made for the record
+    first: int  # when the first of them failed, Unix milliseconds
+    last: int  # when the last of them failed
+
+
+def _now_millis() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _dead_letter_headers(
+    original: list[tuple[str, bytes | None]], added: list[tuple[str, bytes]]
+) -> list[tuple[str, bytes | str | None]]:
+    """The record's headers without earlier contracts_dlq_* ones, plus `added`; a replayed record keeps
+    its earlier first failure time (docs/runtime.md: headers never pile up, the history stays)."""
+    earlier_first = None
+    kept: list[tuple[str, bytes | str | None]] = []
+    for name, value in original:
+        if name.startswith(envelope.DLQ_PREFIX):
+            if name == envelope.DLQ_FIRST_FAILURE_TIME and earlier_first is None and value:
+                earlier_first = value
+            continue
+        kept.append((name, value))
+    for name, value in added:
+        keep_earlier = name == envelope.DLQ_FIRST_FAILURE_TIME and earlier_first is not None
+        kept.append((name, earlier_first if keep_earlier else value))
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionState:
+    """One assigned partition as the last statistics report showed it (offsets, -1 when unknown)."""
+
+    end: int  # the high watermark (the last stable offset under read_committed)
+    position: int  # the next offset the consumer hands out
+    committed: int
+    committed_since: float  # time.monotonic() when `committed` last changed, or the partition was first seen
+
+    @property
+    def lag(self) -> int | None:
+        """Records between the position (else the committed offset) and the end; None when unknown."""
+        start = self.position if self.position >= 0 else self.committed
+        if self.end < 0 or start < 0:
+            return None
+        return max(0, self.end - start)
+
+
+def _partition_state(
+    stats: Mapping[str, Any], read_committed: bool, previous: PartitionState | None, now: float
+) -> PartitionState:
+    end = int(stats.get("ls_offset" if read_committed else "hi_offset", -1))
+    if end < 0:
+        end = int(stats.get("hi_offset", -1))
+    committed = int(stats.get("committed_offset", -1))
+    position = int(stats.get("app_offset", -1))
+    if position < 0:
+        position = int(stats.get("stored_offset", -1))
+    if committed < 0 <= int(stats.get("lo_offset", -1)) and position < 0:
+        position = int(stats["lo_offset"])  # nothing consumed, nothing committed: it starts at the beginning
+    since = now if previous is None or previous.committed != committed else previous.committed_since
+    return PartitionState(end, position, committed, since)

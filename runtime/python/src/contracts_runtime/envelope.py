@@ -33,10 +33,19 @@ DLQ_TOPIC: Final = "contracts_dlq_topic"
 DLQ_PARTITION: Final = "contracts_dlq_partition"
 DLQ_OFFSET: Final = "contracts_dlq_offset"
 DLQ_GROUP: Final = "contracts_dlq_group"
+DLQ_ATTEMPTS: Final = "contracts_dlq_attempts"
+DLQ_FIRST_FAILURE_TIME: Final = "contracts_dlq_first_failure_time"
+DLQ_LAST_FAILURE_TIME: Final = "contracts_dlq_last_failure_time"
+DLQ_PREFIX: Final = "contracts_dlq_"
 
+# contracts_dlq_reason values (docs/runtime.md, "Dead-letter headers").
+REASON_DECODE: Final = "decode"
 REASON_WRONG_TYPE: Final = "wrong-type"
-REASON_DECODE_ERROR: Final = "decode-error"
-REASON_HANDLER_ERROR: Final = "handler-error"
+REASON_VALIDATION: Final = "validation"  # reserved for protovalidate
+REASON_HANDLER: Final = "handler"
+# The names these had before docs/runtime.md (their values changed with it).
+REASON_DECODE_ERROR: Final = REASON_DECODE
+REASON_HANDLER_ERROR: Final = REASON_HANDLER
 
 SPECVERSION_HEADER: Final[tuple[str, bytes]] = (CE_SPECVERSION, SPECVERSION.encode())
 CONTENT_TYPE_PAIR: Final[tuple[str, bytes]] = (CONTENT_TYPE_HEADER, CONTENT_TYPE.encode())

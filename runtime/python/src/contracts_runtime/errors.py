@@ -1,4 +1,7 @@
-"""The errors a service sees: one base class, so `except ContractError` catches them all."""
+"""The errors a service sees: one base class, so `except ContractError` catches them all.
+
+The kinds and their names are the same in every runtime (docs/runtime.md, "Errors").
+"""
 
 from __future__ import annotations
 
@@ -28,8 +31,25 @@ class DecodeError(ContractError):
         super().__init__(f"record on {topic!r} does not decode as {type_name!r}: {reason}")
 
 
-class KafkaConfigError(ContractError):
-    """Kafka cannot be used as configured: unreachable broker, missing topic, bad credentials."""
+class ConfigError(ContractError):
+    """Bad settings: an unknown security protocol, SASL without credentials, a missing topic or `.dlq`,
+    a topic the credentials may not use."""
+
+
+# The name before docs/runtime.md settled the kinds; kept so that existing `except` clauses work.
+# Deprecated: use ConfigError (connection failures are ConnectionError now).
+KafkaConfigError = ConfigError
+
+
+class ConnectionError(ContractError):
+    """No broker reached within the bound, a refused connection, failed authentication or TLS.
+
+    Not the builtin `ConnectionError` (an OSError): import it as `contracts_runtime.ConnectionError`
+    or by its alias `KafkaConnectionError`.
+    """
+
+
+KafkaConnectionError = ConnectionError
 
 
 class DeliveryError(ContractError):
@@ -45,3 +65,7 @@ class DeliveryError(ContractError):
 
 class DeadLetterError(ContractError):
     """A record could not be written to its dead-letter topic; the consumer stops rather than skip it."""
+
+
+class ValidationError(ContractError):
+    """A message breaks the contract's field rules (reserved for protovalidate; not raised yet)."""

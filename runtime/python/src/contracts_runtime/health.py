@@ -1,7 +1,11 @@
-"""Health checks: liveness (the cluster answers) and progress (no assigned partition is stuck).
+"""Health checks: liveness (a broker answered lately) and progress (no assigned partition is stuck).
 
-Both are plain functions returning a `Health`; `HealthServer` serves them as `/livez` and
-`/readyz` (and `/metrics` when given a registry) from a daemon thread.
+docs/runtime.md, "Health": every answer comes within 1 s whatever the client is doing, so the
+checks never call into the client (librdkafka serializes calls on one handle: a `list_topics` from
+the health thread waits behind the consumer's poll for tens of seconds). They read state the client
+keeps: when a broker last answered it (fetches, delivery reports, statistics, and a metadata probe
+on a separate admin connection), and each assigned partition's offsets from librdkafka's statistics.
+`HealthServer` serves them as `/livez` and `/readyz` (and `/metrics` when given a registry).
 """
 
 from __future__ import annotations
@@ -9,16 +13,20 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from confluent_kafka import KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-OFFSET_INVALID = -1001
+from contracts_runtime._client import BrokerContact
+from contracts_runtime.consumer import PartitionState
+
+# docs/runtime.md: a broker answered within this long, and a partition is stuck after this long.
+DEFAULT_WINDOW = 30.0
+DEFAULT_STUCK_AFTER = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,39 +39,54 @@ class Health:
         return self.healthy
 
 
-class _HasClient(Protocol):
-    """A Producer or Consumer (their `client` is the confluent_kafka object)."""
+class _HasContact(Protocol):
+    """A Producer or Consumer."""
 
     @property
-    def client(self) -> Any: ...
+    def broker_contact(self) -> BrokerContact: ...
 
 
-def liveness(client: _HasClient, timeout: float = 5.0) -> Health:
-    """Healthy when the cluster returns its metadata within `timeout` seconds."""
-    started = time.monotonic()
-    try:
-        metadata = client.client.list_topics(timeout=timeout)
-    except KafkaException as error:
-        return Health(False, f"no cluster metadata within {timeout:g}s: {error.args[0]}")
-    elapsed = time.monotonic() - started
-    return Health(True, f"{len(metadata.brokers)} broker(s) answered in {elapsed * 1000:.0f} ms")
+class _HasProgress(Protocol):
+    """A Consumer."""
+
+    def progress(self) -> tuple[Mapping[tuple[str, int], PartitionState], float | None]: ...
+
+
+def liveness(
+    client: _HasContact, timeout: float = 5.0, *, window: float = DEFAULT_WINDOW, probe_interval: float = 5.0
+) -> Health:
+    """Healthy when a broker answered the client within `window` seconds, or it started less long ago.
+
+    Starts the client's metadata probe (a separate admin connection, one request every
+    `probe_interval` seconds, each bounded by `timeout`) on the first call; answers at once.
+    """
+    contact = client.broker_contact
+    contact.start_probe(interval=probe_interval, timeout=timeout)
+    healthy, detail = contact.alive(window)
+    return Health(healthy, detail)
 
 
 class ProgressCheck:
-    """Per assigned partition: unhealthy when it has records past the committed offset (high
-    watermark > committed) and the committed offset has not moved since the previous check.
+    """Unhealthy when an assigned partition is stuck: it has records past its committed offset and
+    the committed offset has not moved for `stuck_after` seconds, or the handler in flight has run
+    longer than that. A consumer with nothing to do is ready.
 
-    The first check of a partition only records a baseline. Committed offsets move with the
-    consumer's background commits (`auto.commit.interval.ms`, 1 s by default), so call it at a
-    longer interval than that; `min_interval` makes calls in between return the last result.
-    A partition the group never committed is judged from the consumer's position.
+    Reads the offsets of the consumer's last statistics report (librdkafka's, every second while the
+    consumer polls) and never calls into the consumer. `timeout` is accepted for compatibility and
+    unused: the check makes no request. `min_interval` makes calls in between return the last result.
     """
 
-    def __init__(self, consumer: _HasClient, *, timeout: float = 5.0, min_interval: float = 0.0) -> None:
+    def __init__(
+        self,
+        consumer: _HasProgress,
+        *,
+        stuck_after: float = DEFAULT_STUCK_AFTER,
+        timeout: float | None = None,
+        min_interval: float = 0.0,
+    ) -> None:
         self._consumer = consumer
-        self._timeout = timeout
+        self._stuck_after = stuck_after
         self._min_interval = min_interval
-        self._previous: dict[tuple[str, int], int] = {}
         self._last: Health | None = None
         self._last_at = 0.0
         self._lock = threading.Lock()
@@ -76,50 +99,32 @@ class ProgressCheck:
             now = time.monotonic()
             if self._last is not None and now - self._last_at < self._min_interval:
                 return self._last
-            self._last = self._evaluate()
+            self._last = self._evaluate(now)
             self._last_at = now
             return self._last
 
-    def _evaluate(self) -> Health:
-        kafka = self._consumer.client
-        try:
-            assigned = list(kafka.assignment())
-            if not assigned:
-                self._previous = {}
-                return Health(True, "no partitions assigned")
-            committed = kafka.committed(assigned, timeout=self._timeout)
-            positions = {(p.topic, p.partition): p.offset for p in kafka.position(assigned)}
-        except KafkaException as error:
-            return Health(False, f"cannot read offsets: {error.args[0]}")
+    def _evaluate(self, now: float) -> Health:
+        partitions, in_flight_since = self._consumer.progress()
         checks: dict[str, str] = {}
-        current: dict[tuple[str, int], int] = {}
         stuck = []
-        for partition in committed:
-            key = (partition.topic, partition.partition)
-            name = f"{partition.topic}[{partition.partition}]"
-            try:
-                _, high = kafka.get_watermark_offsets(
-                    TopicPartition(partition.topic, partition.partition), timeout=self._timeout
-                )
-            except KafkaException as error:
-                checks[name] = f"no watermark: {error.args[0]}"
-                stuck.append(name)
-                continue
-            offset = partition.offset if partition.offset >= 0 else positions.get(key, OFFSET_INVALID)
-            if offset < 0:
-                checks[name] = "nothing fetched yet"
-                continue
-            current[key] = offset
-            previous = self._previous.get(key)
-            if high > offset and previous == offset:
-                checks[name] = f"stuck at {offset}, high watermark {high}"
+        if in_flight_since is not None and now - in_flight_since > self._stuck_after:
+            checks["handler"] = f"in flight for {now - in_flight_since:.0f}s"
+            stuck.append("the handler in flight")
+        for (topic, partition), state in sorted(partitions.items()):
+            name = f"{topic}[{partition}]"
+            committed = max(state.committed, 0)
+            if state.end < 0:
+                checks[name] = "no offsets yet"
+            elif state.end > committed and now - state.committed_since > self._stuck_after:
+                checks[name] = f"stuck at {committed} for {now - state.committed_since:.0f}s, end {state.end}"
                 stuck.append(name)
             else:
-                checks[name] = f"at {offset} of {high}"
-        self._previous = current
+                checks[name] = f"committed {committed} of {state.end}"
         if stuck:
             return Health(False, f"no progress on {', '.join(stuck)}", checks)
-        return Health(True, f"{len(checks)} partition(s) progressing or caught up", checks)
+        if not partitions:
+            return Health(True, "no partitions assigned", checks)
+        return Health(True, f"{len(partitions)} partition(s) progressing or caught up", checks)
 
 
 class HealthServer:
@@ -155,25 +160,32 @@ class HealthServer:
 
 
 def serve_health(
-    consumer: _HasClient | None = None,
-    producer: _HasClient | None = None,
+    consumer: Any | None = None,
+    producer: Any | None = None,
     *,
     registry: CollectorRegistry | None = None,
     host: str = "0.0.0.0",
     port: int = 0,
     timeout: float = 5.0,
     min_interval: float = 0.0,
+    window: float = DEFAULT_WINDOW,
+    stuck_after: float = DEFAULT_STUCK_AFTER,
+    probe_interval: float = 5.0,
 ) -> HealthServer:
-    """A HealthServer for a service's clients: liveness of each, progress of the consumer."""
-    clients = [client for client in (consumer, producer) if client is not None]
+    """A HealthServer for a service's clients: `/livez` from each client's broker contact (their
+    metadata probes start now), `/readyz` from the consumer's progress (the producer's liveness when
+    there is no consumer)."""
+    clients: list[_HasContact] = [client for client in (consumer, producer) if client is not None]
     if not clients:
         raise ValueError("serve_health needs a consumer or a producer")
+    for client in clients:
+        client.broker_contact.start_probe(interval=probe_interval, timeout=timeout)
 
     def live() -> Health:
-        results = [liveness(client, timeout) for client in clients]
+        results = [liveness(client, timeout, window=window, probe_interval=probe_interval) for client in clients]
         return Health(all(results), "; ".join(result.detail for result in results))
 
-    progress = None if consumer is None else ProgressCheck(consumer, timeout=timeout, min_interval=min_interval)
+    progress = None if consumer is None else ProgressCheck(consumer, stuck_after=stuck_after, min_interval=min_interval)
     return HealthServer(liveness=live, readiness=progress, registry=registry, host=host, port=port)
 
 

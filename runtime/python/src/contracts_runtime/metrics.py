@@ -1,4 +1,4 @@
-"""Prometheus metrics of producers and consumers, all labelled by `topic`.
+"""Prometheus metrics of producers and consumers, all labelled by `topic` (docs/runtime.md, "Metrics").
 
 One `Metrics` exists per `CollectorRegistry` (registering a name twice in one registry is an
 error), so every client of a process that uses the same registry shares the same series.
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Final
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, make_wsgi_app, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app, start_http_server
 
 LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS: Final = (0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
@@ -59,6 +59,12 @@ class Metrics:
             "Time from the record's ce_time (or Kafka timestamp) to the end of its handling.",
             ["topic"],
             buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "contracts_consumer_lag_records",
+            "Records between the consumer's position and the end of the partition.",
+            ["topic", "partition"],
             registry=registry,
         )
         self._topics: dict[str, TopicMetrics] = {}

@@ -25,7 +25,7 @@ from opentelemetry.trace import Span, TracerProvider
 from prometheus_client import CollectorRegistry
 
 from contracts_runtime import envelope
-from contracts_runtime._client import ErrorWatch, check_connection, check_topics, librdkafka_log, log
+from contracts_runtime._client import LIBRDKAFKA_LOGGER, BrokerContact, ErrorWatch, check_connection, check_topics, log
 from contracts_runtime.config import ConfigValue, ConnectionOptions, client_config
 from contracts_runtime.errors import DeliveryError
 from contracts_runtime.metrics import Metrics, TopicMetrics, observe_many
@@ -258,8 +258,9 @@ class Producer:
         self._queue_full_timeout = queue_full_timeout
         self._metrics = Metrics.for_registry(registry)
         self._tracing = Tracing(tracer_provider, enabled=tracing)
-        self._errors = ErrorWatch("producer")
-        self._kafka = KafkaProducer({**self.settings, "error_cb": self._errors, "logger": librdkafka_log})
+        self.broker_contact: Final = BrokerContact("producer", client_config(**connection, config=config))
+        self._errors = ErrorWatch("producer", self.broker_contact)
+        self._kafka = KafkaProducer({**self.settings, "error_cb": self._errors, "logger": LIBRDKAFKA_LOGGER})
         # Per verified topic (by name); emptied by close(), so that a send after it takes the slow path.
         self._topics: dict[str, _TopicState] = {}
         self._unobserved: list[DeliveryError] = []  # failed deliveries nobody could see
@@ -275,6 +276,7 @@ class Producer:
         except BaseException:
             _close_quietly(self._kafka)
             raise
+        self.broker_contact.contact()
         self._poller = threading.Thread(target=self._serve_deliveries, name="contracts-producer-poll", daemon=True)
         self._poller.start()
 
@@ -284,7 +286,7 @@ class Producer:
         return self._kafka
 
     def check_topics(self, names: Iterable[str]) -> None:
-        """Raise KafkaConfigError unless every topic exists; topics seen once are not checked again."""
+        """Raise ConfigError unless every topic exists; topics seen once are not checked again."""
         pending = [name for name in names if name not in self._topics]
         if pending:
             check_topics(self._kafka, pending, self._timeout)
@@ -303,7 +305,7 @@ class Producer:
     ) -> DeliveryHandle:
         """Queue `message` for `topic`; the handle (a Future) resolves to a Delivery or fails with DeliveryError.
 
-        Raises TypeError when `message` is not the topic's type, KafkaConfigError when the topic
+        Raises TypeError when `message` is not the topic's type, ConfigError when the topic
         does not exist or the credentials were refused.
         """
         state = self._topics.get(topic.name)
@@ -416,6 +418,7 @@ class Producer:
             log.warning("producer closed with %d undelivered records; their handles fail", remaining)
             self._kafka.purge()
         self._open = False
+        self.broker_contact.stop()
         states, self._topics = list(self._topics.values()), {}
         self._closed.set()
         self._poller.join()
@@ -462,6 +465,7 @@ class Producer:
                 pending = state.latencies
                 count = len(pending)
                 if count:
+                    self.broker_contact.contact()  # acknowledged records: a broker answered
                     latencies = pending[:count]
                     del pending[:count]  # appends made meanwhile stay for the next push
                     state.series.produced.inc(count)
