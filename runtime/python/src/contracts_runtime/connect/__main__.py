@@ -1,0 +1,5 @@
+import sys
+
+from contracts_runtime.connect.cli import main
+
+sys.exit(main())
