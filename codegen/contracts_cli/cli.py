@@ -303,7 +303,8 @@ def new_service(
 
     With --update DIR: bring a newer template into that service (exit 1 when files have conflicts).
     """
-    from contracts_cli.service import new_service as create, update_service
+    from contracts_cli.service import new_service as create
+    from contracts_cli.service import update_service
 
     if update is not None:
         updated = update_service(update, template=template)
@@ -326,6 +327,8 @@ def new_service(
         principal=principal,
         template=template,
     )
+    for note in created.notes:
+        print(f"note: {note}", file=sys.stderr)
     for path in created.edited_contracts:
         print(f"updated {path}")
     print(created.directory)
