@@ -178,7 +178,7 @@ def site(repository: Path, env: dict[str, str]) -> Path:
     result = run_contracts(["docs", "--out", "site"], repository, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert "catalog of 3 topics and 11 shared types" in result.stderr
+    assert "catalog of 4 topics and 11 shared types" in result.stderr
     return repository / "site"
 
 
@@ -190,6 +190,7 @@ def test_catalog_layout(site: Path) -> None:
         "index.html",
         "topics/audit.events.v1.html",
         "topics/email.dispatch.v1.html",
+        "topics/marketing.audience.v1.html",
         "topics/preferences.changed.v1.html",
         "types/audit.v1.AuditEvent.SettingChanged.html",
         "types/audit.v1.AuditEvent.ZoneDeleted.html",
@@ -210,6 +211,7 @@ def test_index_lists_topics(site: Path) -> None:
     assert page.rows("topics") == [
         ["audit.events.v1", "audit.v1.AuditEvent", "team-audit", "source", "12", "7d"],
         ["email.dispatch.v1", "email.v1.EmailMessage", "team-messaging", "wire_json", "6", "3d"],
+        ["marketing.audience.v1", "marketing.v1.AudienceMember", "team-marketing", "wire", "3", "infinite"],
         ["preferences.changed.v1", "preferences.v1.PreferenceChanged", "team-accounts", "wire", "3", "infinite"],
     ]
     assert ("topics/audit.events.v1.html", "audit.events.v1") in page.links
@@ -511,12 +513,13 @@ def test_a_topic_bound_twice_gets_two_pages(env: dict[str, str], tmp_path: Path)
     assert pages == [
         "audit.events.v1.html",
         "email.dispatch.v1.html",
+        "marketing.audience.v1.html",
         "preferences.changed.v1-2.html",
         "preferences.changed.v1.html",
     ]
     carried = {
         name: re.search(r"carries <code>([^<]+)</code>", (root / "site" / "topics" / name).read_text(encoding="utf-8"))
-        for name in pages[2:]
+        for name in pages[3:]
     }
     assert sorted(match.group(1) for match in carried.values() if match) == [
         "preferences.v1.PreferenceChanged",

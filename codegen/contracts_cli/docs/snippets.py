@@ -107,7 +107,7 @@ def _go_imports(settings: Settings, message_alias: str, message_import: str) -> 
     imports = {
         message_import: f'{message_alias} "{message_import}"',
         f"{settings.go.module}/topics": f'"{settings.go.module}/topics"',
-        settings.go.runtime_module: f'contracts "{settings.go.runtime_module}"',
+        settings.go.runtime_import: f'contracts "{settings.go.runtime_import}"',
     }
     return tuple(imports[path] for path in sorted(imports))
 
