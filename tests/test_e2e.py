@@ -561,14 +561,18 @@ def test_every_other_language_reads_what_one_wrote(env: Env, writer: str, bindin
             assert len({r.batch for r in results[reader]}) < RECORDS, f"{reader} handled one record per batch"
 
 
-DLQ_HEADERS = (
+DLQ_HEADERS = (  # docs/runtime.md, "Dead-letter headers"
     "contracts_dlq_reason",
     "contracts_dlq_error",
     "contracts_dlq_topic",
     "contracts_dlq_partition",
     "contracts_dlq_offset",
     "contracts_dlq_group",
+    "contracts_dlq_attempts",
+    "contracts_dlq_first_failure_time",
+    "contracts_dlq_last_failure_time",
 )
+RFC3339_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def bad_records(topic: Topic[Any]) -> list[tuple[str, EncodedRecord]]:
@@ -579,9 +583,9 @@ def bad_records(topic: Topic[Any]) -> list[tuple[str, EncodedRecord]]:
         ("wrong-type", EMAIL_DISPATCH_V1.encode(email_message(0))),  # a valid record of another binding
         ("wrong-type", good._replace(headers=[h for h in good.headers if h[0] != "ce_type"])),  # no ce_type
         # Field 1 (event_id) says 16 bytes follow, 8 do: no protobuf parser accepts it.
-        ("decode-error", good._replace(value=b"\x0a\x10garbage!")),
+        ("decode", good._replace(value=b"\x0a\x10garbage!")),
         # A proto3 string that is not UTF-8: every language's parser must refuse it.
-        ("decode-error", good._replace(value=b"\x0a\x02\xff\xfe")),
+        ("decode", good._replace(value=b"\x0a\x02\xff\xfe")),
     ]
 
 
@@ -621,12 +625,15 @@ def test_dead_letters_then_goes_on(env: Env, reader: str) -> None:
         dlq = {name: value.decode() for name, value in headers if name.startswith("contracts_dlq_")}
         error = dlq.pop("contracts_dlq_error")
         assert error and "\n" not in error, f"{where}: contracts_dlq_error {error!r}"
+        first, last = dlq.pop("contracts_dlq_first_failure_time"), dlq.pop("contracts_dlq_last_failure_time")
+        assert RFC3339_MILLIS.match(first) and RFC3339_MILLIS.match(last) and first <= last, f"{where}: {first} {last}"
         assert dlq == {
             "contracts_dlq_reason": reason,
             "contracts_dlq_topic": topic.name,
             "contracts_dlq_partition": "0",
             "contracts_dlq_offset": str(offset),
             "contracts_dlq_group": group,
+            "contracts_dlq_attempts": "0",  # never handed to the handler
         }, where
     assert committed(env.bootstrap, group, topic.name) == total, f"{reader}: committed offset"
 
