@@ -53,6 +53,7 @@ from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
 from registry_contracts.audit.v1.audit_pb2 import AuditEvent  # noqa: E402
 from registry_contracts.common.v1.common_pb2 import Actor  # noqa: E402
 from registry_contracts.topics import AUDIT_EVENTS_V1  # noqa: E402
+from sdk_native import native_part  # noqa: E402
 
 KAFKA_SCRIPT = ROOT / "scripts" / "kafka"
 PARTITIONS = 6
@@ -519,6 +520,8 @@ def main() -> None:
             costly, free = consume_part(bootstrap, consume_topic, options.records, options.slow_records, options.rounds)
             for contender in costly + free:
                 print(contender.line())
+            # Go and Rust against their own raw clients, on the same broker, in the same run.
+            native_part(bootstrap, records=options.records, slow_records=options.slow_records, rounds=options.rounds)
         finally:
             if not fresh:
                 delete_topics(bootstrap, names)
