@@ -433,5 +433,11 @@ def release(
     print(f"tagged: {' '.join(plan.tags)}", file=sys.stderr)
 
 
+# `contracts dlq inspect|replay`: a sub-app of its own, imported after user_errors (its commands use it).
+from contracts_cli.dlq.commands import dlq_app  # noqa: E402
+
+app.add_typer(dlq_app, name="dlq")
+
+
 def main() -> None:
     app()

@@ -6,9 +6,11 @@ The broker itself comes from the repository's conftest.py (`kafka_bootstrap`).
 from __future__ import annotations
 
 import importlib
+import shutil
 import sys
 import uuid
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
@@ -54,6 +56,47 @@ message Refund {
 """
 
 
+# A contract with field rules (docs/runtime.md, "Field rules"): one of each kind the runtimes must
+# agree on. Compiled with the repository's vendored buf/validate/validate.proto.
+VALIDATED_PROTO = """
+syntax = "proto3";
+package crt_test.v1;
+
+import "buf/validate/validate.proto";
+
+enum Plan {
+  PLAN_UNSPECIFIED = 0;
+  PLAN_FREE = 1;
+  PLAN_PAID = 2;
+}
+
+message Signup {
+  option (buf.validate.message).cel = {
+    id: "signup.window"
+    message: "ends_at must come after starts_at"
+    expression: "this.ends_at == 0 || this.ends_at > this.starts_at"
+  };
+  string account_id = 1 [(buf.validate.field).string.min_len = 1];
+  string email = 2 [(buf.validate.field).string.email = true];
+  Plan plan = 3 [(buf.validate.field).enum = {defined_only: true, not_in: [0]}];
+  int64 starts_at = 4;
+  int64 ends_at = 5;
+  repeated Seat seats = 6;
+  map<string, Seat> seats_by_name = 7;
+}
+
+message Seat {
+  int32 quantity = 1 [(buf.validate.field).int32.gt = 0];
+}
+
+// No rules of its own, but it holds a message that has some.
+message SignupBatch {
+  repeated Signup signups = 1;
+}
+"""
+VALIDATE_PROTO = Path(__file__).resolve().parents[3] / "third_party" / "buf" / "validate" / "validate.proto"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "kafka: needs the real Kafka broker (kafka_bootstrap fixture)")
 
@@ -70,6 +113,31 @@ def proto_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert status == 0, "protoc failed on the test contract"
     return root
+
+
+@pytest.fixture(scope="session")
+def validated_pb(proto_dir: Path) -> ModuleType:
+    """The test contract with field rules (Signup, Seat, SignupBatch, Plan), beside `buf.validate.validate_pb2`."""
+    vendored = proto_dir / "buf" / "validate" / "validate.proto"
+    vendored.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(VALIDATE_PROTO, vendored)
+    source = proto_dir / "crt_test" / "v1" / "signup.proto"
+    source.write_text(VALIDATED_PROTO)
+    status = protoc.main(
+        [
+            "protoc",
+            f"-I{proto_dir}",
+            # descriptor.proto, duration.proto, ...: grpc_tools ships them, protoc.main does not add them.
+            f"-I{resources.files('grpc_tools') / '_proto'}",
+            f"--python_out={proto_dir}",
+            str(vendored.relative_to(proto_dir)),
+            str(source.relative_to(proto_dir)),
+        ]
+    )
+    assert status == 0, "protoc failed on the validated test contract"
+    if str(proto_dir) not in sys.path:
+        sys.path.insert(0, str(proto_dir))
+    return importlib.import_module("crt_test.v1.signup_pb2")
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from contracts_runtime.health import Health, HealthServer, ProgressCheck, livene
 from contracts_runtime.metrics import Metrics, metrics_wsgi_app, start_metrics_server
 from contracts_runtime.producer import Delivery, DeliveryHandle, Producer
 from contracts_runtime.topic import EncodedRecord, ProtoMessage, Topic, TopicSettings
+from contracts_runtime.validation import Violation
 
 __all__ = [
     "ConfigError",
@@ -50,6 +51,7 @@ __all__ = [
     "Topic",
     "TopicSettings",
     "ValidationError",
+    "Violation",
     "WrongTypeError",
     "__version__",
     "client_config",

@@ -38,11 +38,19 @@ from contracts_runtime._client import (
     without_consumer_settings,
 )
 from contracts_runtime.config import ConfigValue, ConnectionOptions, client_config
-from contracts_runtime.errors import ConfigError, ConnectionError, DeadLetterError, DecodeError, WrongTypeError
+from contracts_runtime.errors import (
+    ConfigError,
+    ConnectionError,
+    DeadLetterError,
+    DecodeError,
+    ValidationError,
+    WrongTypeError,
+)
 from contracts_runtime.metrics import Metrics, TopicMetrics, observe_many
 from contracts_runtime.producer import Producer
 from contracts_runtime.topic import ProtoMessage, Topic
 from contracts_runtime.tracing import Tracing
+from contracts_runtime.validation import violations_header
 
 M = TypeVar("M", bound=ProtoMessage)
 
@@ -211,7 +219,8 @@ class Consumer:
     consumer.subscribe(AUDIT_EVENTS_V1, handle_audit_event)   # handler(Record[AuditEvent])
     consumer.run()                                             # until stop() or Ctrl-C
     ```
-    Records of other types and undecodable records go to `<topic>.dlq` with the envelope's
+    Records of other types, undecodable records and records that break the contract's field rules
+    (unless the topic's validation mode is "off") go to `<topic>.dlq` with the envelope's
     `contracts_dlq_*` headers; a handler that still fails after the retry policy does too.
     """
 
@@ -504,6 +513,15 @@ class Consumer:
             now = _now_millis()
             self._dead_letter(subscription, [(message, _Failed(error, 0, now, now))], envelope.REASON_DECODE)
             return None
+        check = subscription.topic._receive_check
+        if check is not None:  # None in mode "off" and for a type without rules
+            found = check(decoded)
+            if found:
+                topic = subscription.topic
+                now = _now_millis()
+                invalid = ValidationError(topic.name, topic.type_name, found)
+                self._dead_letter(subscription, [(message, _Failed(invalid, 0, now, now))], envelope.REASON_VALIDATION)
+                return None
         # The conversions below are cached: the records of a batch mostly share these values.
         timestamp_type, timestamp_ms = message.timestamp()
         timestamp = None
@@ -677,6 +695,7 @@ class Consumer:
                     (envelope.DLQ_ATTEMPTS, b"%d" % failure.attempts),
                     (envelope.DLQ_FIRST_FAILURE_TIME, envelope.ce_time_at(failure.first)),
                     (envelope.DLQ_LAST_FAILURE_TIME, envelope.ce_time_at(failure.last)),
+                    *_violations_header(failure.error),
                 ],
             )
             future = producer.send_raw(subscription.dlq_topic, message.key(), message.value(), headers)
@@ -872,6 +891,12 @@ class _Failed(NamedTuple):
 
 def _now_millis() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _violations_header(error: Exception) -> list[tuple[str, bytes]]:
+    if isinstance(error, ValidationError):
+        return [(envelope.DLQ_VIOLATIONS, violations_header(error.violations))]
+    return []
 
 
 def _dead_letter_headers(

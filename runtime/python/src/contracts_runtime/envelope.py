@@ -36,12 +36,16 @@ DLQ_GROUP: Final = "contracts_dlq_group"
 DLQ_ATTEMPTS: Final = "contracts_dlq_attempts"
 DLQ_FIRST_FAILURE_TIME: Final = "contracts_dlq_first_failure_time"
 DLQ_LAST_FAILURE_TIME: Final = "contracts_dlq_last_failure_time"
+DLQ_VIOLATIONS: Final = "contracts_dlq_violations"  # reason `validation` only: a JSON array
 DLQ_PREFIX: Final = "contracts_dlq_"
+# Written by `contracts dlq replay` on a republished dead letter (docs/runtime.md).
+REPLAYED_FROM: Final = "contracts_replayed_from"  # <dlq topic>:<partition>:<offset>
+REPLAY_TIME: Final = "contracts_replay_time"  # RFC 3339 UTC, milliseconds
 
 # contracts_dlq_reason values (docs/runtime.md, "Dead-letter headers").
 REASON_DECODE: Final = "decode"
 REASON_WRONG_TYPE: Final = "wrong-type"
-REASON_VALIDATION: Final = "validation"  # reserved for protovalidate
+REASON_VALIDATION: Final = "validation"  # field rules (protovalidate)
 REASON_HANDLER: Final = "handler"
 # The names these had before docs/runtime.md (their values changed with it).
 REASON_DECODE_ERROR: Final = REASON_DECODE

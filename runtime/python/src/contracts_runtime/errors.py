@@ -5,6 +5,10 @@ The kinds and their names are the same in every runtime (docs/runtime.md, "Error
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from contracts_runtime.validation import Violation, describe
+
 
 class ContractError(Exception):
     """Base class of every error raised by contracts_runtime."""
@@ -68,4 +72,16 @@ class DeadLetterError(ContractError):
 
 
 class ValidationError(ContractError):
-    """A message breaks the contract's field rules (reserved for protovalidate; not raised yet)."""
+    """A message breaks the contract's field rules (protovalidate); nothing was sent.
+
+    `violations` lists each broken rule as `Violation(rule_id, field)`, in protovalidate's order;
+    the rule ids and field paths are the same in every runtime (docs/runtime.md, "Field rules").
+    """
+
+    def __init__(self, topic: str, type_name: str, violations: Sequence[Violation]) -> None:
+        self.topic = topic
+        self.type_name = type_name
+        self.violations: list[Violation] = list(violations)
+        count = len(self.violations)
+        rules = "rule" if count == 1 else "rules"
+        super().__init__(f"{type_name} for {topic!r} breaks {count} field {rules}: {describe(self.violations)}")

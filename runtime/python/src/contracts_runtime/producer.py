@@ -305,9 +305,12 @@ class Producer:
     ) -> DeliveryHandle:
         """Queue `message` for `topic`; the handle (a Future) resolves to a Delivery or fails with DeliveryError.
 
-        Raises TypeError when `message` is not the topic's type, ConfigError when the topic
-        does not exist or the credentials were refused.
+        Raises TypeError when `message` is not the topic's type, ValidationError when it breaks
+        the contract's field rules (topic mode "reject"; nothing is sent), ConfigError when the
+        topic does not exist or the credentials were refused.
         """
+        if topic._send_check is not None:  # None for a type without rules: no cost at all
+            topic.check_send(message)
         state = self._topics.get(topic.name)
         if state is None or self._errors.fatal is not None:
             state = self._open_topic(topic.name)

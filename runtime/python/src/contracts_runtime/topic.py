@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Final, Generic, NamedTuple, Protocol, Self, TypeVar
 
 from contracts_runtime import envelope
-from contracts_runtime.errors import DecodeError, WrongTypeError
+from contracts_runtime import validation as _validation
+from contracts_runtime.errors import DecodeError, ValidationError, WrongTypeError
+from contracts_runtime.validation import VALIDATION_MODES, Violation
 
 COMPATIBILITY_MODES: Final = ("none", "wire", "wire_json", "source")
 
@@ -43,10 +45,13 @@ class TopicSettings:
     producers: tuple[str, ...] = ()
     consumers: tuple[str, ...] = ()
     compatibility: str = "source"
+    # The topic option's `validation` without its prefix: "reject" (VALIDATION_REJECT), "dlq" or "off".
+    validation: str = _validation.REJECT
 
     def __post_init__(self) -> None:
         if self.compatibility not in COMPATIBILITY_MODES:
             raise ValueError(f"compatibility {self.compatibility!r} is not one of {', '.join(COMPATIBILITY_MODES)}")
+        _check_mode(self.validation)
 
 
 class EncodedRecord(NamedTuple):
@@ -63,6 +68,8 @@ class Topic(Generic[M]):
 
     __slots__ = (
         "_key",
+        "_receive_check",
+        "_send_check",
         "_source_header",
         "_type_header",
         "_type_name_bytes",
@@ -72,6 +79,7 @@ class Topic(Generic[M]):
         "name",
         "settings",
         "type_name",
+        "validation",
     )
 
     def __init__(
@@ -82,7 +90,11 @@ class Topic(Generic[M]):
         settings: TopicSettings | None = None,
         *,
         type_name: str | None = None,
+        validation: str | None = None,
     ) -> None:
+        """`validation` overrides `settings.validation` (docs/runtime.md, "Field rules"): "reject"
+        (the default) validates in `Producer.send` and in the consumer, "dlq" only in the consumer
+        (invalid records are dead-lettered), "off" nowhere."""
         if not name:
             raise ValueError("a topic needs a name")
         self.name: Final = name
@@ -90,6 +102,11 @@ class Topic(Generic[M]):
         self.type_name: Final = _resolve_type_name(message_type, type_name)
         self.key_field: Final = key_field
         self.settings: Final = settings if settings is not None else TopicSettings()
+        self.validation: Final = _check_mode(validation) if validation is not None else self.settings.validation
+        # None when there is nothing to check: a type without rules costs nothing per record.
+        check = None if self.validation == _OFF else _checker(message_type)
+        self._send_check: Final = check if self.validation == _REJECT else None
+        self._receive_check: Final = check
         self.dlq_name: Final = name + ".dlq"
         self._key: Final = None if key_field is None else envelope.key_encoder(message_type, key_field)
         self._type_name_bytes: Final = self.type_name.encode()
@@ -98,6 +115,24 @@ class Topic(Generic[M]):
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r}, {self.type_name})"
+
+    def violations(self, message: M) -> list[Violation]:
+        """The field rules `message` breaks ([] when valid, or when its type has no rules), whatever the mode."""
+        return _violations(message)
+
+    def validate(self, message: M) -> None:
+        """Raise ValidationError when `message` breaks a field rule, whatever the mode."""
+        found = _violations(message)
+        if found:
+            raise ValidationError(self.name, self.type_name, found)
+
+    def check_send(self, message: M) -> None:
+        """What `Producer.send` runs before encoding: `validate` in mode "reject", nothing otherwise."""
+        check = self._send_check
+        if check is not None and isinstance(message, self.message_type):
+            found = check(message)
+            if found:
+                raise ValidationError(self.name, self.type_name, found)
 
     def key(self, message: M) -> bytes | None:
         """The record key for `message`: its key field encoded per the envelope, None without one."""
@@ -169,6 +204,10 @@ class Topic(Generic[M]):
 
 
 _new_tuple: Final = tuple.__new__
+_checker: Final = _validation.checker
+_violations: Final = _validation.violations
+_REJECT: Final = _validation.REJECT
+_OFF: Final = _validation.OFF
 _time_ns: Final = _time.time_ns
 _SPECVERSION_HEADER: Final = envelope.SPECVERSION_HEADER
 _CONTENT_TYPE_PAIR: Final = envelope.CONTENT_TYPE_PAIR
@@ -190,6 +229,12 @@ def _resolve_type_name(message_type: type[object], type_name: str | None) -> str
             f"type_name {type_name!r} does not match {message_type.__qualname__}'s descriptor {descriptor_name!r}"
         )
     return type_name
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in VALIDATION_MODES:
+        raise ValueError(f"validation {mode!r} is not one of {', '.join(VALIDATION_MODES)}")
+    return mode
 
 
 def _one_line(error: BaseException) -> str:
