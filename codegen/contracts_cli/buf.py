@@ -76,5 +76,7 @@ def json_lines(output: str) -> list[dict[str, Any]]:
 
 
 def first_error_line(stderr: str) -> str:
+    """The line that says why buf failed: protoc's warnings (JSON name conflicts, say) come first."""
     lines = [line for line in stderr.splitlines() if line.strip()]
-    return lines[0] if lines else "buf failed without a message"
+    errors = [line for line in lines if ": warning:" not in line]
+    return (errors or lines or ["buf failed without a message"])[0]

@@ -44,12 +44,41 @@ def key_field(registry: Registry) -> Iterator[Finding]:
             yield finding(
                 topic.location, "TOPIC_KEY_FIELD", f'key "{topic.key}" is a repeated or map field; a key is one value'
             )
+        elif target.group:
+            yield finding(
+                topic.location,
+                "TOPIC_KEY_FIELD",
+                f'key "{topic.key}" is a group (a message field); a key must be a string, bytes, integer, bool '
+                "or enum field",
+            )
         elif target.kind == "message" or (target.kind == "scalar" and target.type_name not in KEY_SCALARS):
             yield finding(
                 topic.location,
                 "TOPIC_KEY_FIELD",
                 f'key "{topic.key}" has type {target.type_name}; '
                 "a key must be a string, bytes, integer, bool or enum field",
+            )
+
+
+@rule("TOPIC_KEY_PRESENCE", "The key field always has a value: it is neither `optional` nor a member of a oneof.")
+def key_presence(registry: Registry) -> Iterator[Finding]:
+    for topic in registry.topics:
+        target = registry.messages[topic.message].field_named(topic.key) if topic.key else None
+        if target is None or target.kind == "message" or target.repeated or target.is_map:
+            continue  # TOPIC_KEY_FIELD says what is wrong
+        if target.oneof:
+            yield finding(
+                topic.location,
+                "TOPIC_KEY_PRESENCE",
+                f'key "{topic.key}" is a member of oneof "{target.oneof}": records whose oneof holds another '
+                "member would have no key; move the field out of the oneof",
+            )
+        elif target.explicit_presence:
+            yield finding(
+                topic.location,
+                "TOPIC_KEY_PRESENCE",
+                f'key "{topic.key}" is optional: an unset key sends records to one partition and compaction '
+                'merges them; drop "optional" (proto2: make it "required"; editions: field_presence = IMPLICIT)',
             )
 
 
