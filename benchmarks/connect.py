@@ -4,14 +4,19 @@ Prints, in one run, against a real local broker and PostgreSQL (started here wit
 scripts/postgres unless KAFKA_BOOTSTRAP_SERVERS / CONNECT_POSTGRES_DSN name them):
 
 a. Kafka -> PostgreSQL: `contracts-connect` (exactly once: rows and offsets in one transaction) /
-   a confluent-kafka + psycopg loop doing the same batched upserts (500 a batch) with an
-   at-least-once synchronous Kafka commit per batch                                target >= 0.8
+   a confluent-kafka + psycopg loop doing the same batched upserts (500 a batch, the same
+   INSERT ... ON CONFLICT through executemany) with an at-least-once Kafka commit after each
+   database commit (asynchronous, as the connector's own mirror commit)             target >= 0.8
 b. Kafka -> Kafka through a transform: `contracts-connect` (transactional, to_audience) / a
    hand-written transactional consume-transform-produce loop (same batch, same transform) target >= 0.9
 
-Throughput is counted from the first batch written to the last, so process start-up and the
-group join are left out on both sides; contenders alternate and each figure is the median of
---rounds rounds.
+Both sides are timed the same way, by the system they write to, so process start-up, the group
+join and the sampling of progress stay out of the figures: PostgreSQL rows carry their
+transaction's start time (`written_at DEFAULT now()`), and the rate is the rows of every batch
+but the last over the time from the first batch's start to the last one's; Kafka records carry
+their producer timestamps, and the rate is the records over the time from the first to the last.
+Contenders alternate (the order flips every round); each figure is the median of --rounds
+rounds, and the ratio is the median of the rounds' own ratios (each measured minutes apart at most).
 
     .venv/bin/python benchmarks/connect.py [--records 50000] [--rounds 3]
 """
@@ -29,11 +34,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import Any, cast
 
 import psycopg
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 from psycopg.types.json import Jsonb
@@ -52,7 +58,10 @@ from tests.connect.helpers import audience_topic, preference, preferences_topic,
 CONNECT = str(Path(sys.executable).parent / "contracts-connect")
 BATCH = 500
 PARTITIONS = 3
-TABLE = "CREATE TABLE {name} (user_id text PRIMARY KEY, changed_at timestamptz, subscriptions jsonb, locale text)"
+TABLE = (
+    "CREATE TABLE {name} (user_id text PRIMARY KEY, changed_at timestamptz, subscriptions jsonb, locale text, "
+    "written_at timestamptz NOT NULL DEFAULT now())"  # not a field: the connector leaves it to its default
+)
 UPSERT = (
     "INSERT INTO {name} (user_id, changed_at, subscriptions, locale) VALUES (%s, %s, %s, %s) "
     "ON CONFLICT (user_id) DO UPDATE SET changed_at = EXCLUDED.changed_at, "
@@ -92,27 +101,50 @@ def fill(bootstrap: str, topic: Topic[PreferenceChanged], records: int) -> None:
             producer.send(topic, preference(number))
 
 
-def rate(progress: Callable[[], int], records: int, timeout: float = 300) -> float:
-    """Records per second from the first progress seen to `records`, sampling every 20 ms."""
+def wait_until(progress: Callable[[], int], records: int, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
-    first_at, first = None, 0
-    while time.monotonic() < deadline:
-        done = progress()
-        now = time.perf_counter()
-        if first_at is None and done > 0:
-            first_at, first = now, done
-        if done >= records and first_at is not None:
-            return (records - first) / max(now - first_at, 1e-9)
-        time.sleep(0.02)
-    raise SystemExit(f"timed out at {progress()} of {records}")
+    while progress() < records:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out at {progress()} of {records}")
+        time.sleep(0.1)
+
+
+def table_rate(conn: psycopg.Connection[Any], table: str) -> float:
+    """Rows of every transaction but the last, over the time from the first one's start to the last one's."""
+    row = conn.execute(
+        f"SELECT count(*), extract(epoch FROM max(written_at) - min(written_at)), "
+        f"count(*) FILTER (WHERE written_at = (SELECT max(written_at) FROM {table})) FROM {table}"
+    ).fetchone()
+    assert row is not None
+    rows, seconds, last = int(row[0]), float(row[1]), int(row[2])
+    return (rows - last) / seconds
+
+
+def topic_rate(bootstrap: str, topic: str, records: int) -> float:
+    """Records over the time from the first producer timestamp to the last (read_committed)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"rate-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
+    consumer.subscribe([topic])
+    stamps: list[int] = []
+    deadline = time.monotonic() + 120
+    while len(stamps) < records and time.monotonic() < deadline:
+        stamps.extend(m.timestamp()[1] for m in consumer.consume(5000, 0.5) if m.error() is None)
+    consumer.close()
+    if len(stamps) < records:
+        raise SystemExit(f"{topic}: read {len(stamps)} of {records} records back")
+    return (len(stamps) - 1) / ((max(stamps) - min(stamps)) / 1000)
 
 
 # --- a. Kafka -> PostgreSQL -------------------------------------------------------------------
 
 
-def hand_pg(bootstrap: str, dsn: str, topic: str, table: str, records: int) -> float:
-    done = [0]
-    first_at: list[float] = []
+def hand_pg(bootstrap: str, dsn: str, topic: str, table: str, records: int) -> None:
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -122,32 +154,22 @@ def hand_pg(bootstrap: str, dsn: str, topic: str, table: str, records: int) -> f
         }
     )
     consumer.subscribe([topic])
+    done = 0
     with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cursor:
-        while done[0] < records:
+        while done < records:
             messages = [m for m in consumer.consume(BATCH, 0.1) if m.error() is None]
             if not messages:
                 continue
             rows = []
             for message in messages:
                 event = PreferenceChanged.FromString(message.value() or b"")
-                rows.append(
-                    (
-                        event.user_id,
-                        event.changed_at.ToDatetime(tzinfo=__import__("datetime").UTC),
-                        Jsonb(list(event.subscriptions)),
-                        event.locale,
-                    )
-                )
+                changed_at = event.changed_at.ToDatetime(tzinfo=UTC)
+                rows.append((event.user_id, changed_at, Jsonb(list(event.subscriptions)), event.locale))
             with conn.transaction():
                 cursor.executemany(UPSERT.format(name=table), rows)
-            consumer.commit(asynchronous=False)
-            if not first_at:
-                first_at.append(time.perf_counter())
-                first = len(messages)
-            done[0] += len(messages)
-    elapsed = time.perf_counter() - first_at[0]
+            consumer.commit(asynchronous=True)  # after the rows are committed: at least once
+            done += len(messages)
     consumer.close()
-    return (records - first) / elapsed
 
 
 def connect_pg(bootstrap: str, dsn: str, module_dir: Path, module: str, topic: str, table: str, records: int) -> float:
@@ -175,13 +197,14 @@ def connect_pg(bootstrap: str, dsn: str, module_dir: Path, module: str, topic: s
                 return 0
             return int(row[0]) if row else 0
 
-        return rate(progress, records)
+        wait_until(progress, records)
+        return table_rate(conn, table)
 
 
 # --- b. Kafka -> Kafka ------------------------------------------------------------------------
 
 
-def hand_kafka(bootstrap: str, source: str, target: Topic[Any], records: int) -> float:
+def hand_kafka(bootstrap: str, source: str, target: Topic[Any], records: int) -> None:
     group = f"hand-{uuid.uuid4().hex}"
     consumer = Consumer(
         {
@@ -197,7 +220,7 @@ def hand_kafka(bootstrap: str, source: str, target: Topic[Any], records: int) ->
     )
     producer.init_transactions(30)
     consumer.subscribe([source])
-    done, first, first_at = 0, 0, 0.0
+    done = 0
     while done < records:
         messages = [m for m in consumer.consume(BATCH, 0.1) if m.error() is None]
         if not messages:
@@ -206,7 +229,7 @@ def hand_kafka(bootstrap: str, source: str, target: Topic[Any], records: int) ->
         for message in messages:
             output = to_audience(PreferenceChanged.FromString(message.value() or b""))
             if output is not None:
-                record = target.encode(output)  # the same envelope the typed producer writes
+                record = target.encode(output)  # the same envelope the connector writes
                 producer.produce(target.name, record.value, record.key, headers=cast(Any, record.headers))
         positions: dict[int, int] = {}
         for message in messages:
@@ -215,12 +238,8 @@ def hand_kafka(bootstrap: str, source: str, target: Topic[Any], records: int) ->
             [TopicPartition(source, p, o) for p, o in positions.items()], consumer.consumer_group_metadata(), 30
         )
         producer.commit_transaction(60)
-        if not first_at:
-            first_at, first = time.perf_counter(), len(messages)
         done += len(messages)
-    elapsed = time.perf_counter() - first_at
     consumer.close()
-    return (records - first) / elapsed
 
 
 def connect_kafka(
@@ -243,15 +262,14 @@ def connect_kafka(
 
     def progress() -> int:
         try:
-            result = admin.list_consumer_group_offsets(
-                [__import__("confluent_kafka").ConsumerGroupTopicPartitions(name)]
-            )[name].result(10)
+            result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(name)])[name].result(10)
         except KafkaException:
             return 0
         return sum(max(tp.offset, 0) for tp in result.topic_partitions or [])
 
     with running(env):
-        return rate(progress, records)
+        wait_until(progress, records)
+    return topic_rate(bootstrap, target, records)
 
 
 def connector_env(bootstrap: str, dsn: str, module_dir: Path, module: str, **variables: str) -> dict[str, str]:
@@ -288,8 +306,10 @@ def main() -> None:
         service("postgres", "CONNECT_POSTGRES_DSN", Path(scratch) / "postgres") as dsn,
     ):
         prefix = f"bench{uuid.uuid4().hex[:8]}"
-        source, target = f"{prefix}.prefs", f"{prefix}.audience"
-        create(bootstrap, [source, source + ".dlq", target, target + ".dlq"])
+        source = f"{prefix}.prefs"
+        # One output topic per Kafka run, so that each is timed by its own records.
+        targets = {(side, n): f"{prefix}.audience.{side}{n}" for n in range(arguments.rounds) for side in "ch"}
+        create(bootstrap, [name for topic in (source, *targets.values()) for name in (topic, topic + ".dlq")])
         module_dir = Path(scratch)
         module = f"{prefix}_topics"
         (module_dir / f"{module}.py").write_text(
@@ -297,42 +317,62 @@ def main() -> None:
             "from registry_contracts.preferences.v1.preferences_pb2 import PreferenceChanged\n"
             "from registry_contracts.marketing.v1.audience_member_pb2 import AudienceMember\n"
             f"PREFS = Topic({source!r}, PreferenceChanged, key_field='user_id')\n"
-            f"AUDIENCE = Topic({target!r}, AudienceMember, key_field='user_id')\n"
+            + "".join(
+                f"AUDIENCE_{side}{n} = Topic({name!r}, AudienceMember, key_field='user_id')\n"
+                for (side, n), name in targets.items()
+            )
         )
         fill(bootstrap, preferences_topic(source), records)
+        print(
+            f"{records} records of preferences.v1.PreferenceChanged, batches of {BATCH}, {PARTITIONS} partitions",
+            flush=True,
+        )
         figures: dict[str, list[float]] = {"pg-connect": [], "pg-hand": [], "kafka-connect": [], "kafka-hand": []}
         with psycopg.connect(dsn, autocommit=True) as conn:
-            for round_number in range(arguments.rounds):
-                tables = [f"{prefix}_{side}_{round_number}" for side in ("c", "h")]
-                for table in tables:
+            for n in range(arguments.rounds):
+                tables = {side: f"{prefix}_{side}_{n}" for side in "ch"}
+                for table in tables.values():
                     conn.execute(TABLE.format(name=table))
-                order = [0, 1] if round_number % 2 == 0 else [1, 0]
-                for side in order:
-                    if side == 0:
+                for side in "ch" if n % 2 == 0 else "hc":
+                    if side == "c":
                         figures["pg-connect"].append(
-                            connect_pg(bootstrap, dsn, module_dir, module, source, tables[0], records)
+                            connect_pg(bootstrap, dsn, module_dir, module, source, tables["c"], records)
                         )
                         figures["kafka-connect"].append(
-                            connect_kafka(bootstrap, dsn, module_dir, module, source, target, records)
+                            connect_kafka(bootstrap, dsn, module_dir, module, source, targets["c", n], records)
                         )
                     else:
-                        figures["pg-hand"].append(hand_pg(bootstrap, dsn, source, tables[1], records))
-                        figures["kafka-hand"].append(hand_kafka(bootstrap, source, audience_topic(target), records))
-        median = {name: statistics.median(values) for name, values in figures.items()}
-        print(
-            f"{records} records of preferences.v1.PreferenceChanged, batches of {BATCH}, {PARTITIONS} partitions, "
-            f"median of {arguments.rounds} rounds"
-        )
-        print(
-            f"a. Kafka -> PostgreSQL  contracts-connect (exactly once) {median['pg-connect']:>9,.0f} rec/s   "
-            f"hand-written (at least once) {median['pg-hand']:>9,.0f} rec/s   "
-            f"ratio {median['pg-connect'] / median['pg-hand']:.2f} (target >= 0.8)"
-        )
-        print(
-            f"b. Kafka -> Kafka       contracts-connect (transactional) {median['kafka-connect']:>8,.0f} rec/s   "
-            f"hand-written (transactional) {median['kafka-hand']:>9,.0f} rec/s   "
-            f"ratio {median['kafka-connect'] / median['kafka-hand']:.2f} (target >= 0.9)"
-        )
+                        hand_pg(bootstrap, dsn, source, tables["h"], records)
+                        figures["pg-hand"].append(table_rate(conn, tables["h"]))
+                        hand_kafka(bootstrap, source, audience_topic(targets["h", n]), records)
+                        figures["kafka-hand"].append(topic_rate(bootstrap, targets["h", n], records))
+                print(
+                    f"  round {n + 1}: a. {figures['pg-connect'][-1]:,.0f} / {figures['pg-hand'][-1]:,.0f} rec/s = "
+                    f"{figures['pg-connect'][-1] / figures['pg-hand'][-1]:.2f}   "
+                    f"b. {figures['kafka-connect'][-1]:,.0f} / {figures['kafka-hand'][-1]:,.0f} rec/s = "
+                    f"{figures['kafka-connect'][-1] / figures['kafka-hand'][-1]:.2f}",
+                    flush=True,
+                )
+        report(figures, arguments.rounds)
+
+
+def report(figures: dict[str, list[float]], rounds: int) -> None:
+    median = {name: statistics.median(values) for name, values in figures.items()}
+    ratios = {
+        kind: statistics.median(c / h for c, h in zip(figures[f"{kind}-connect"], figures[f"{kind}-hand"], strict=True))
+        for kind in ("pg", "kafka")
+    }
+    print(f"median of {rounds} rounds:")
+    print(
+        f"a. Kafka -> PostgreSQL  contracts-connect (exactly once) {median['pg-connect']:>9,.0f} rec/s   "
+        f"hand-written (at least once) {median['pg-hand']:>9,.0f} rec/s   "
+        f"ratio {ratios['pg']:.2f} (target >= 0.8)"
+    )
+    print(
+        f"b. Kafka -> Kafka       contracts-connect (transactional) {median['kafka-connect']:>8,.0f} rec/s   "
+        f"hand-written (transactional) {median['kafka-hand']:>9,.0f} rec/s   "
+        f"ratio {ratios['kafka']:.2f} (target >= 0.9)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,3 +51,31 @@ def register_transforms(site: Path) -> str:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: preferences-transforms\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text("[contracts.transforms]\nto_audience = preferences_transforms:to_audience\n")
     return f"{site}:{TRANSFORMS_SRC}"
+
+
+FAILING_TRANSFORMS = '''
+"""Transforms of the connector tests: each raises for every record whose user_id ends in 3."""
+
+from preferences_transforms import to_audience
+from registry_contracts.marketing.v1.audience_member_pb2 import AudienceMember
+from registry_contracts.preferences.v1.preferences_pb2 import PreferenceChanged
+
+
+def audience_or_raise(msg: PreferenceChanged) -> AudienceMember | None:
+    if msg.user_id.endswith("3"):
+        raise ValueError(f"cannot take {msg.user_id}")
+    return to_audience(msg)
+'''
+
+
+def register_failing_transforms(site: Path) -> str:
+    """A second transform package (`audience_or_raise`), registered through its entry point as pip would."""
+    paths = register_transforms(site)
+    (site / "connect_test_transforms.py").write_text(FAILING_TRANSFORMS)
+    info = site / "connect_test_transforms-0.1.0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: connect-test-transforms\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[contracts.transforms]\naudience_or_raise = connect_test_transforms:audience_or_raise\n"
+    )
+    return paths

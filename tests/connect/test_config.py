@@ -111,18 +111,19 @@ def test_startup_failures_consume_nothing(
 ) -> None:
     prefs = bound.name("prefs")
     produce(bound.bootstrap, preferences_topic(prefs), range(5))
-    db.execute("CREATE TABLE wrong_types (user_id text PRIMARY KEY, locale integer)")
+    wrong_types = f"wrong_types_{bound.prefix}"
+    db.execute(f"CREATE TABLE {wrong_types} (user_id text PRIMARY KEY, locale integer)")
     base = {"CONNECT_NAME": "c5", "CONNECT_READER": f"kafka:{prefs}"}
     cases = {
         "postgres:missing_table": "the table does not exist",
-        "postgres:wrong_types": (
+        f"postgres:{wrong_types}": (
             "column locale is integer, but field preferences.v1.PreferenceChanged.locale needs text"
         ),
     }
     for writer, expected in cases.items():
         assert expected in _one_line_error(connectors.run(connectors.env(bound, CONNECT_WRITER=writer, **base)))
     unreachable = connectors.env(
-        bound, CONNECT_WRITER="postgres:wrong_types", CONNECT_POSTGRES_DSN="postgresql://app@127.0.0.1:1/x", **base
+        bound, CONNECT_WRITER=f"postgres:{wrong_types}", CONNECT_POSTGRES_DSN="postgresql://app@127.0.0.1:1/x", **base
     )
     assert "cannot connect to PostgreSQL with CONNECT_POSTGRES_DSN" in _one_line_error(connectors.run(unreachable))
     unreachable_kafka = connectors.env(bound, CONNECT_WRITER="stdout", KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1", **base)

@@ -1,16 +1,25 @@
-"""Kafka -> Kafka through a transform, exactly once: 3 replicas, one killed with SIGKILL and restarted."""
+"""Kafka -> Kafka through a transform, exactly once: 3 replicas, one killed with SIGKILL; a transform that raises."""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections import Counter
 
 import pytest
 from registry_contracts.marketing.v1.audience_member_pb2 import AudienceMember
+from registry_contracts.preferences.v1.preferences_pb2 import PreferenceChanged
 
 from tests.connect.conftest import Bindings, Connectors, committed_offsets, end_offsets, read_all, wait_for
-from tests.connect.helpers import AUDIENCE, PREFERENCES, preferences_topic, produce, register_transforms
+from tests.connect.helpers import (
+    AUDIENCE,
+    PREFERENCES,
+    preferences_topic,
+    produce,
+    register_failing_transforms,
+    register_transforms,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -58,3 +67,46 @@ def test_three_replicas_one_killed_exactly_once(bindings: Bindings, connectors: 
     # (or the replicas were between transactions, which is fine but proves less).
     uncommitted = read_all(bindings.bootstrap, audience, expect=total, timeout=30, committed_only=False)
     assert len(uncommitted) >= total
+
+
+def test_transform_that_raises_is_dead_lettered_in_the_transaction_traced(
+    bindings: Bindings, connectors: Connectors
+) -> None:
+    bindings.bind({"PREFS": ("prefs", PREFERENCES, "user_id"), "AUDIENCE": ("audience", AUDIENCE, "user_id")})
+    prefs, audience = bindings.name("prefs"), bindings.name("audience")
+    produce(bindings.bootstrap, preferences_topic(prefs), range(20))  # user-000003 and user-000013 raise
+    env = connectors.env(
+        bindings,
+        CONNECT_NAME="raising",
+        CONNECT_READER=f"kafka:{prefs}",
+        CONNECT_WRITER=f"kafka:{audience}",
+        CONNECT_TRANSFORMS="audience_or_raise",
+        # A tracer provider (spans go nowhere): the writer's traced send path runs.
+        OTEL_PYTHON_TRACER_PROVIDER="sdk_tracer_provider",
+    )
+    env["PYTHONPATH"] = f"{register_failing_transforms(bindings.directory / 'site')}:{env['PYTHONPATH']}"
+    process = connectors.start(env, "raising")
+    ends = end_offsets(bindings.bootstrap, prefs, 3)
+    wait_for(
+        lambda: committed_offsets(bindings.bootstrap, "raising", prefs) == ends,
+        60,
+        f"offsets {ends}",
+        lambda: connectors.log("raising"),
+    )
+    assert process.poll() is None, "a transform that raises must not stop the connector"
+    written = read_all(bindings.bootstrap, audience, expect=18, timeout=20)
+    assert sorted(AudienceMember.FromString(value or b"").user_id for _, value, _ in written) == [
+        f"user-{number:06d}" for number in range(20) if number % 10 != 3
+    ]
+    # Each output record carries its `send` span's context, a child of the batch's `process` span.
+    traceparent = re.compile(rb"00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-9a-f]")
+    assert all(traceparent.fullmatch(headers["traceparent"]) for _, _, headers in written)
+    # The dead letters were written in the connector's transaction: a read_committed reader sees them.
+    dead = read_all(bindings.bootstrap, prefs + ".dlq", expect=2, timeout=20)
+    assert sorted(key or b"" for key, _, _ in dead) == [b"user-000003", b"user-000013"]
+    for _, value, headers in dead:
+        assert headers["contracts_dlq_reason"] == b"handler"
+        assert headers["contracts_dlq_error"].startswith(b"ValueError: cannot take user-0000")
+        assert headers["contracts_dlq_connector"] == b"raising"
+        assert headers["ce_type"] == b"preferences.v1.PreferenceChanged"  # the original record, unchanged
+        assert PreferenceChanged.FromString(value or b"").user_id.endswith("3")

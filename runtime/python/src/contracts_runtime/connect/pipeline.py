@@ -141,24 +141,27 @@ def dead_letter_headers(failure: Failure, group: str) -> list[tuple[str, bytes |
     ]
 
 
-def send_dead_letters(
-    producer: Producer, failures: Sequence[Failure], group: str, metrics: ConnectorMetrics, *, wait: bool = True
-) -> None:
-    """Write `failures` to `<topic>.dlq`; with `wait`, return only once Kafka acknowledged each."""
+def send_dead_letters(producer: Producer, failures: Sequence[Failure], group: str, metrics: ConnectorMetrics) -> None:
+    """Write `failures` to `<topic>.dlq` and return once Kafka acknowledged each."""
     handles = []
     for failure in failures:
         item = failure.item
         headers = dead_letter_headers(failure, group)
         handles.append((failure, producer.send_raw(item.topic + ".dlq", item.key, item.value, headers)))
     for failure, handle in handles:
-        if wait:
-            try:
-                handle.result(timeout=30)
-            except Exception as error:
-                raise DeadLetterError(
-                    f"could not dead-letter {failure.item.topic}[{failure.item.partition}]@{failure.item.offset} "
-                    f"({one_line(error)}); stopping so that it is not skipped"
-                ) from error
+        try:
+            handle.result(timeout=30)
+        except Exception as error:
+            raise DeadLetterError(
+                f"could not dead-letter {failure.item.topic}[{failure.item.partition}]@{failure.item.offset} "
+                f"({one_line(error)}); stopping so that it is not skipped"
+            ) from error
+    note_dead_letters(failures, metrics)
+
+
+def note_dead_letters(failures: Sequence[Failure], metrics: ConnectorMetrics) -> None:
+    """Log and count dead letters once they are written (for the Kafka writer: once committed)."""
+    for failure in failures:
         log.warning(
             "dead-lettered %s[%d]@%d (%s): %s",
             failure.item.topic,

@@ -1,8 +1,8 @@
 """The PostgreSQL writer: rows upserted and consumed offsets stored in one transaction (exactly once).
 
 The offsets table is the source of truth: on assignment the reader seeks to what it holds, not to
-Kafka's committed offsets (which are still committed afterwards, for lag tools). Each write locks
-the batch's offset rows and compares them with what this replica last stored or read: if another
+Kafka's committed offsets (which are still committed afterwards, for lag tools). Each write moves
+the batch's offsets by compare-and-set, from what this replica last stored or read: if another
 replica moved them (it owns the partition now, and this one is a zombie), the transaction rolls
 back and nothing of the batch is written (FencedError).
 """
@@ -94,19 +94,19 @@ class PostgresWriter:
         self._metrics = metrics
         self._retry = retry or RetryPolicy()
         self._expected: dict[TopicPartitionKey, int] = {}
+        # Compare and set: moves the batch's offsets only from the values this replica expects.
         # unnest(): one statement for any number of partitions, so it is prepared once and reused.
-        self._lock_statement = sql.SQL(
-            "SELECT o.topic, o.partition, o.next_offset FROM {} o "
-            "JOIN unnest(%(topics)s::text[], %(partitions)s::integer[]) AS p(topic, partition) "
-            "USING (topic, partition) WHERE o.connector = %(connector)s "
-            "ORDER BY o.topic, o.partition FOR UPDATE OF o"
-        ).format(self._offsets)
-        self._update_statement = sql.SQL(
-            "UPDATE {} o SET next_offset = p.next_offset, updated_at = now() "
-            "FROM unnest(%(topics)s::text[], %(partitions)s::integer[], %(offsets)s::bigint[]) "
-            "AS p(topic, partition, next_offset) "
-            "WHERE o.connector = %(connector)s AND o.topic = p.topic AND o.partition = p.partition"
-        ).format(self._offsets)
+        self._advance = (
+            sql.SQL(
+                "UPDATE {} o SET next_offset = p.next_offset, updated_at = now() FROM unnest("
+                "%(topics)s::text[], %(partitions)s::integer[], %(expected)s::bigint[], %(offsets)s::bigint[]"
+                ") AS p(topic, partition, expected, next_offset) WHERE o.connector = %(connector)s "
+                "AND o.topic = p.topic AND o.partition = p.partition AND o.next_offset = p.expected"
+            )
+            .format(self._offsets)
+            .as_bytes(self._conn)
+        )
+        self._upsert = self.mapping.statement.as_bytes(self._conn)  # composed once, not per batch
 
     def _ensure_offsets_table(self, offsets_table: str) -> None:
         try:
@@ -216,10 +216,13 @@ class PostgresWriter:
     def _commit(self, values: list[tuple[object, ...]], offsets: dict[TopicPartitionKey, int]) -> None:
         """Rows and offsets in one transaction, in two round trips (the hot path of the writer).
 
-        Everything up to the fence check goes in one pipeline: BEGIN, the lock on the batch's
-        offset rows (taken first and in a fixed order, so that two replicas never deadlock on
-        them), the upserts, the offsets' update. Then one sync; the transaction commits only if
-        the locked rows held what this replica expected, otherwise it rolls back (FencedError).
+        One pipeline holds BEGIN, the offsets' compare-and-set and the upserts; one sync; then
+        COMMIT if the compare-and-set moved every partition of the batch, else ROLLBACK
+        (FencedError). The compare-and-set goes first: it locks the batch's offset rows (in
+        (topic, partition) order, as PostgreSQL walks the sorted arrays) before any row is
+        written, so a zombie waits there for the owner's transaction and then finds the offsets
+        moved on. Should two replicas still deadlock in a rebalance, PostgreSQL aborts one and
+        its retry is fenced.
         """
         partitions = sorted(offsets)
         expected = [self._expected.get(partition) for partition in partitions]
@@ -229,23 +232,35 @@ class PostgresWriter:
             "connector": self._connector,
             "topics": [topic for topic, _ in partitions],
             "partitions": [number for _, number in partitions],
+            "expected": expected,
             "offsets": [offsets[partition] for partition in partitions],
         }
         conn = self._conn
-        with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as cursor, conn.cursor() as fence:
-            fence.execute(self._lock_statement, parameters)
-            if values:
-                cursor.executemany(self.mapping.statement, values)
-            cursor.execute(self._update_statement, parameters)
-            pipeline.sync()  # raises the upserts' errors; the transaction then rolls back
-            stored = {(topic, number): offset for topic, number, offset in fence.fetchall()}
-            found = [stored.get(partition) for partition in partitions]
-            if found != expected:
-                raise FencedError(
-                    f"{_names(partitions)} at {found} in the offsets table, this replica expected {expected}: "
-                    "another replica owns them now"
-                )
+        try:
+            with conn.pipeline() as pipeline, conn.transaction():
+                advanced = conn.execute(self._advance, parameters)
+                if values:
+                    conn.cursor().executemany(self._upsert, values)
+                pipeline.sync()  # raises the upserts' errors; the transaction then rolls back
+                if advanced.rowcount != len(partitions):
+                    raise _OffsetsMovedError  # rolls the transaction back
+        except _OffsetsMovedError:
+            stored = self._stored(partitions)
+            raise FencedError(
+                f"{_names(partitions)} at {[stored.get(partition) for partition in partitions]} in the offsets table, "
+                f"this replica expected {expected}: another replica owns them now"
+            ) from None
         self._expected.update(offsets)
+
+    def _stored(self, partitions: Sequence[TopicPartitionKey]) -> dict[TopicPartitionKey, int]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("SELECT topic, partition, next_offset FROM {} WHERE connector = %s AND topic = ANY(%s)").format(
+                    self._offsets
+                ),
+                (self._connector, sorted({topic for topic, _ in partitions})),
+            )
+            return {(topic, partition): offset for topic, partition, offset in cursor.fetchall()}
 
     def _rollback(self) -> None:
         with contextlib.suppress(psycopg.Error):
@@ -253,6 +268,10 @@ class PostgresWriter:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class _OffsetsMovedError(Exception):
+    """The offsets' compare-and-set did not match: leave the transaction, rolling it back."""
 
 
 def _names(partitions: Sequence[TopicPartitionKey]) -> str:

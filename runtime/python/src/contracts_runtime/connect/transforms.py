@@ -132,15 +132,6 @@ def check_chain(chain: Iterable[Transform], input_type: type) -> type:
     return current
 
 
-def apply(chain: Sequence[Transform], message: Any) -> tuple[Any, str | None]:
-    """(output, None), or (None, name of the transform that dropped the record)."""
-    for step in chain:
-        message = step.function(message)
-        if message is None:
-            return None, step.name
-    return message, None
-
-
 def _type_name(kind: type) -> str:
     descriptor = getattr(kind, "DESCRIPTOR", None)
     return str(getattr(descriptor, "full_name", kind.__qualname__))
