@@ -1,7 +1,7 @@
 """contracts-connect: reader -> typed transforms -> writer services, configured by the environment.
 
 Install with `pip install 'contracts-runtime[connect]'`; run `contracts-connect`; see
-docs/connectors.md. A service writes to the transactional outbox with `outbox.add(conn, TOPIC, message)`.
+README.md, "Connectors". A service writes to the transactional outbox with `outbox.add(conn, TOPIC, message)`.
 """
 
 from contracts_runtime.connect.errors import ConnectConfigError, FencedError
