@@ -1,4 +1,4 @@
-"""`contracts-connect`: a connector configured only by environment variables (README.md, "Connectors").
+"""`contracts-connect`: a connector configured only by environment variables (README.md, section Connectors).
 
 Exit codes: 0 stopped cleanly (SIGTERM / Ctrl-C), 1 a failure while running (the database or
 Kafka failed past the retries; a restart resumes where the stored offsets say), 2 a
@@ -224,7 +224,7 @@ def _run_kafka(connector_plan: Plan, metrics: ConnectorMetrics, progress: Progre
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="contracts-connect",
-        description="Run a connector configured by CONNECT_* and KAFKA_* variables (README.md, "Connectors").",
+        description="Run a connector configured by CONNECT_* and KAFKA_* variables (README.md, section Connectors).",
     )
     parser.add_argument("--check", action="store_true", help="validate the configuration without connecting, then exit")
     parser.add_argument("--print-ddl", action="store_true", help="print the tables the connector expects, then exit")

@@ -92,7 +92,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def _required(env: Mapping[str, str], variable: str) -> str:
     value = env.get(variable, "").strip()
     if not value:
-        raise ConnectConfigError(f"{variable} is not set (see README.md, "Connectors")")
+        raise ConnectConfigError(f"{variable} is not set (see README.md, section Connectors)")
     return value
 
 
