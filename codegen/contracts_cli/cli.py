@@ -13,6 +13,16 @@ import typer
 
 from contracts_cli.config import open_root
 from contracts_cli.errors import EXIT_FINDINGS, EXIT_OK, ContractsError
+from contracts_cli.kafka_options import (
+    BootstrapServers,
+    SaslMechanism,
+    SaslPassword,
+    SaslUsername,
+    SecurityProtocol,
+    SslCaLocation,
+    SslCertificateLocation,
+    SslKeyLocation,
+)
 from contracts_cli.report import OutputFormat, render
 
 app = typer.Typer(
@@ -338,9 +348,7 @@ def new_service(
 @app.command()
 @user_errors
 def apply(
-    bootstrap_servers: Annotated[
-        str | None, typer.Option("--bootstrap-servers", help="HOST:PORT[,...] (default $KAFKA_BOOTSTRAP_SERVERS).")
-    ] = None,
+    bootstrap_servers: BootstrapServers = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and change nothing.")] = False,
     max_replication_factor: Annotated[
         int | None,
@@ -352,33 +360,13 @@ def apply(
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="Plan format: text or json.")] = "text",
     root: RootOption = Path("."),
-    security_protocol: Annotated[
-        str | None,
-        typer.Option(
-            "--security-protocol", help="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default $KAFKA_SECURITY_PROTOCOL)."
-        ),
-    ] = None,
-    sasl_mechanism: Annotated[
-        str | None, typer.Option("--sasl-mechanism", help="PLAIN, SCRAM-SHA-256, ... (default $KAFKA_SASL_MECHANISM).")
-    ] = None,
-    sasl_username: Annotated[
-        str | None, typer.Option("--sasl-username", help="SASL user (default $KAFKA_SASL_USERNAME).")
-    ] = None,
-    sasl_password: Annotated[
-        str | None, typer.Option("--sasl-password", help="SASL password; prefer $KAFKA_SASL_PASSWORD.")
-    ] = None,
-    ssl_ca_location: Annotated[
-        str | None, typer.Option("--ssl-ca-location", help="CA certificate file (default $KAFKA_SSL_CA_LOCATION).")
-    ] = None,
-    ssl_certificate_location: Annotated[
-        str | None,
-        typer.Option(
-            "--ssl-certificate-location", help="Client certificate file (default $KAFKA_SSL_CERTIFICATE_LOCATION)."
-        ),
-    ] = None,
-    ssl_key_location: Annotated[
-        str | None, typer.Option("--ssl-key-location", help="Client key file (default $KAFKA_SSL_KEY_LOCATION).")
-    ] = None,
+    security_protocol: SecurityProtocol = None,
+    sasl_mechanism: SaslMechanism = None,
+    sasl_username: SaslUsername = None,
+    sasl_password: SaslPassword = None,
+    ssl_ca_location: SslCaLocation = None,
+    ssl_certificate_location: SslCertificateLocation = None,
+    ssl_key_location: SslKeyLocation = None,
 ) -> None:
     """Create and update the registry's topics, dead-letter topics and ACLs on a cluster. Exit 0, 1 or 2.
 

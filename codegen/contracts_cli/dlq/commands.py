@@ -16,6 +16,16 @@ import typer
 from contracts_cli.cli import RootOption, user_errors
 from contracts_cli.config import open_root
 from contracts_cli.errors import ContractsError
+from contracts_cli.kafka_options import (
+    BootstrapServers,
+    SaslMechanism,
+    SaslPassword,
+    SaslUsername,
+    SecurityProtocol,
+    SslCaLocation,
+    SslCertificateLocation,
+    SslKeyLocation,
+)
 
 dlq_app: typer.Typer = typer.Typer(
     help="Look into a topic's dead letters and replay them under the current contract.",
@@ -31,34 +41,6 @@ ReasonOption = Annotated[
 ]
 RuleOption = Annotated[
     str | None, typer.Option("--rule", help="Only dead letters that broke this rule id (e.g. string.email).")
-]
-BootstrapServers = Annotated[
-    str | None, typer.Option("--bootstrap-servers", help="HOST:PORT[,...] (default $KAFKA_BOOTSTRAP_SERVERS).")
-]
-SecurityProtocol = Annotated[
-    str | None,
-    typer.Option(
-        "--security-protocol", help="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default $KAFKA_SECURITY_PROTOCOL)."
-    ),
-]
-SaslMechanism = Annotated[
-    str | None, typer.Option("--sasl-mechanism", help="PLAIN, SCRAM-SHA-256, ... (default $KAFKA_SASL_MECHANISM).")
-]
-SaslUsername = Annotated[str | None, typer.Option("--sasl-username", help="SASL user (default $KAFKA_SASL_USERNAME).")]
-SaslPassword = Annotated[
-    str | None, typer.Option("--sasl-password", help="SASL password; prefer $KAFKA_SASL_PASSWORD.")
-]
-SslCaLocation = Annotated[
-    str | None, typer.Option("--ssl-ca-location", help="CA certificate file (default $KAFKA_SSL_CA_LOCATION).")
-]
-SslCertificateLocation = Annotated[
-    str | None,
-    typer.Option(
-        "--ssl-certificate-location", help="Client certificate file (default $KAFKA_SSL_CERTIFICATE_LOCATION)."
-    ),
-]
-SslKeyLocation = Annotated[
-    str | None, typer.Option("--ssl-key-location", help="Client key file (default $KAFKA_SSL_KEY_LOCATION).")
 ]
 REASONS = ("decode", "wrong-type", "validation", "handler")
 
