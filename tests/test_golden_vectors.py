@@ -64,6 +64,7 @@ from registry_contracts.email.v1.email_pb2 import (  # noqa: E402
     PRIORITY_NORMAL,
     EmailMessage,
 )
+from registry_contracts.marketing.v1.audience_member_pb2 import AudienceMember  # noqa: E402
 from registry_contracts.preferences.v1.preferences_pb2 import (  # noqa: E402
     ChannelPreference,
     PreferenceChanged,
@@ -73,6 +74,7 @@ from registry_contracts.topics import (  # noqa: E402
     ALL_TOPICS,
     AUDIT_EVENTS_V1,
     EMAIL_DISPATCH_V1,
+    MARKETING_AUDIENCE_V1,
     PREFERENCES_CHANGED_V1,
 )
 
@@ -448,6 +450,41 @@ def preferences_empty_key() -> PreferenceChanged:
     return message
 
 
+# marketing.audience.v1 is compacted: Kafka keeps the last record per key, so every record needs
+# a key, and an empty user_id must be an empty key (a key of its own), never a null one.
+
+
+def marketing_full() -> AudienceMember:
+    return AudienceMember(
+        user_id="user-1001", email_opted_in=True, lists=["product-updates", "newsletter", "events"], locale="pt-BR"
+    )
+
+
+def marketing_opted_out() -> AudienceMember:
+    # false is the default: the bool is absent from the wire, while the lists stay.
+    return AudienceMember(user_id="user-1002", email_opted_in=False, lists=["product-updates"], locale="de-DE")
+
+
+def marketing_unicode() -> AudienceMember:
+    return AudienceMember(
+        user_id="ユーザー-😀",
+        email_opted_in=True,
+        # "café" precomposed and decomposed: two different lists, since nothing may normalize text.
+        lists=["新闻", "🎵 music", "café", "cafe\u0301", "👩\u200d💻 dev", "𝔘𝔫𝔦"],
+        locale="sr-Latn-RS",
+    )
+
+
+def marketing_empty_key() -> AudienceMember:
+    return AudienceMember(email_opted_in=True, lists=["newsletter"], locale="en")
+
+
+def marketing_repeated_strings() -> AudienceMember:
+    # Order kept as given (not sorted), duplicates and empty strings are elements, and a
+    # 300-byte element needs a two-byte length prefix.
+    return AudienceMember(user_id="user-3", lists=["z-last", "", "a-first", "a-first", "", "x" * 300])
+
+
 @dataclass(frozen=True)
 class CatalogEntry:
     vector_id: str
@@ -484,6 +521,12 @@ CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry("email/map-default-values", EMAIL_DISPATCH_V1, email_map_default_values),
     CatalogEntry("email/map-many-keys", EMAIL_DISPATCH_V1, email_map_many_keys),
     CatalogEntry("email/unknown-enum", EMAIL_DISPATCH_V1, email_unknown_enum),
+    CatalogEntry("marketing/empty", MARKETING_AUDIENCE_V1, AudienceMember),
+    CatalogEntry("marketing/full", MARKETING_AUDIENCE_V1, marketing_full),
+    CatalogEntry("marketing/opted-out", MARKETING_AUDIENCE_V1, marketing_opted_out),
+    CatalogEntry("marketing/unicode", MARKETING_AUDIENCE_V1, marketing_unicode),
+    CatalogEntry("marketing/empty-key", MARKETING_AUDIENCE_V1, marketing_empty_key),
+    CatalogEntry("marketing/repeated-strings", MARKETING_AUDIENCE_V1, marketing_repeated_strings),
     CatalogEntry("preferences/empty", PREFERENCES_CHANGED_V1, PreferenceChanged),
     CatalogEntry("preferences/full", PREFERENCES_CHANGED_V1, preferences_full),
     CatalogEntry("preferences/unknown-enums", PREFERENCES_CHANGED_V1, preferences_unknown_enums),

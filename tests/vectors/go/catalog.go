@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	auditv1 "example.com/registry/gen/audit/v1"
 	commonv1 "example.com/registry/gen/common/v1"
 	emailv1 "example.com/registry/gen/email/v1"
+	marketingv1 "example.com/registry/gen/marketing/v1"
 	preferencesv1 "example.com/registry/gen/preferences/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -27,6 +29,7 @@ type entry struct {
 const (
 	auditType       = "audit.v1.AuditEvent"
 	emailType       = "email.v1.EmailMessage"
+	marketingType   = "marketing.v1.AudienceMember"
 	preferencesType = "preferences.v1.PreferenceChanged"
 )
 
@@ -314,6 +317,35 @@ func catalog() []entry {
 		}},
 		{"email/unknown-enum", emailType, func() proto.Message {
 			return &emailv1.EmailMessage{MessageId: "msg-unknown-enum", Priority: emailv1.Priority(99)}
+		}},
+		{"marketing/empty", marketingType, func() proto.Message { return &marketingv1.AudienceMember{} }},
+		{"marketing/full", marketingType, func() proto.Message {
+			return &marketingv1.AudienceMember{
+				UserId: "user-1001", EmailOptedIn: true,
+				Lists: []string{"product-updates", "newsletter", "events"}, Locale: "pt-BR",
+			}
+		}},
+		{"marketing/opted-out", marketingType, func() proto.Message {
+			return &marketingv1.AudienceMember{
+				UserId: "user-1002", EmailOptedIn: false, Lists: []string{"product-updates"}, Locale: "de-DE",
+			}
+		}},
+		{"marketing/unicode", marketingType, func() proto.Message {
+			return &marketingv1.AudienceMember{
+				UserId:       "ユーザー-😀",
+				EmailOptedIn: true,
+				Lists:        []string{"新闻", "🎵 music", "café", "cafe\u0301", "👩\u200d💻 dev", "𝔘𝔫𝔦"},
+				Locale:       "sr-Latn-RS",
+			}
+		}},
+		{"marketing/empty-key", marketingType, func() proto.Message {
+			return &marketingv1.AudienceMember{EmailOptedIn: true, Lists: []string{"newsletter"}, Locale: "en"}
+		}},
+		{"marketing/repeated-strings", marketingType, func() proto.Message {
+			return &marketingv1.AudienceMember{
+				UserId: "user-3",
+				Lists:  []string{"z-last", "", "a-first", "a-first", "", strings.Repeat("x", 300)},
+			}
 		}},
 		{"preferences/empty", preferencesType, func() proto.Message { return &preferencesv1.PreferenceChanged{} }},
 		{"preferences/full", preferencesType, func() proto.Message {

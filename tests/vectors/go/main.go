@@ -73,7 +73,8 @@ var bindings = map[string]binding{}
 
 func init() {
 	bind(topics.AuditEventsV1, topics.EmailDispatchV1)
-	bind(topics.EmailDispatchV1, topics.PreferencesChangedV1)
+	bind(topics.EmailDispatchV1, topics.MarketingAudienceV1)
+	bind(topics.MarketingAudienceV1, topics.PreferencesChangedV1)
 	bind(topics.PreferencesChangedV1, topics.AuditEventsV1)
 }
 

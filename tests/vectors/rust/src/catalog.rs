@@ -7,12 +7,14 @@ use prost_types::{value::Kind, Duration, ListValue, NullValue, Struct, Timestamp
 use registry_contracts::audit::v1::{audit_event, AuditEvent};
 use registry_contracts::common::v1::{Actor, ActorKind, Channel, EmailAddress};
 use registry_contracts::email::v1::{email_message, EmailMessage, Priority};
+use registry_contracts::marketing::v1::AudienceMember;
 use registry_contracts::preferences::v1::{ChannelPreference, PreferenceChanged, QuietHours};
 
 /// A catalog message, tagged with its topic's message type.
 pub enum Built {
     Audit(AuditEvent),
     Email(EmailMessage),
+    Marketing(AudienceMember),
     Preferences(PreferenceChanged),
 }
 
@@ -410,8 +412,28 @@ fn preferences_empty_key() -> PreferenceChanged {
     }
 }
 
+fn audience_member(user_id: &str, email_opted_in: bool, lists: &[&str], locale: &str) -> AudienceMember {
+    AudienceMember {
+        user_id: user_id.to_owned(),
+        email_opted_in,
+        lists: lists.iter().map(|&list| list.to_owned()).collect(),
+        locale: locale.to_owned(),
+    }
+}
+
+fn marketing_unicode() -> AudienceMember {
+    // "café" precomposed and decomposed: two different lists, since nothing may normalize text.
+    let lists = ["新闻", "🎵 music", "café", "cafe\u{301}", "👩\u{200d}💻 dev", "𝔘𝔫𝔦"];
+    audience_member("ユーザー-😀", true, &lists, "sr-Latn-RS")
+}
+
+fn marketing_repeated_strings() -> AudienceMember {
+    let long = "x".repeat(300);
+    audience_member("user-3", false, &["z-last", "", "a-first", "a-first", "", &long], "")
+}
+
 pub fn catalog() -> Vec<(&'static str, Built)> {
-    use Built::{Audit, Email, Preferences};
+    use Built::{Audit, Email, Marketing, Preferences};
     vec![
         ("audit/empty", Audit(AuditEvent::default())),
         ("audit/zone-deleted", Audit(audit_zone_deleted())),
@@ -459,6 +481,15 @@ pub fn catalog() -> Vec<(&'static str, Built)> {
         ("email/map-default-values", Email(email_map_default_values())),
         ("email/map-many-keys", Email(email_map_many_keys())),
         ("email/unknown-enum", Email(EmailMessage { priority: 99, ..email("msg-unknown-enum") })),
+        ("marketing/empty", Marketing(AudienceMember::default())),
+        (
+            "marketing/full",
+            Marketing(audience_member("user-1001", true, &["product-updates", "newsletter", "events"], "pt-BR")),
+        ),
+        ("marketing/opted-out", Marketing(audience_member("user-1002", false, &["product-updates"], "de-DE"))),
+        ("marketing/unicode", Marketing(marketing_unicode())),
+        ("marketing/empty-key", Marketing(audience_member("", true, &["newsletter"], "en"))),
+        ("marketing/repeated-strings", Marketing(marketing_repeated_strings())),
         ("preferences/empty", Preferences(PreferenceChanged::default())),
         ("preferences/full", Preferences(preferences_full())),
         ("preferences/unknown-enums", Preferences(preferences_unknown_enums())),

@@ -9,6 +9,7 @@ use prost_types::{value::Kind, Duration, ListValue, Struct, Timestamp, Value};
 use registry_contracts::audit::v1::{audit_event, AuditEvent};
 use registry_contracts::common::v1::{Actor, EmailAddress};
 use registry_contracts::email::v1::{email_message, EmailMessage};
+use registry_contracts::marketing::v1::AudienceMember;
 use registry_contracts::preferences::v1::{ChannelPreference, PreferenceChanged, QuietHours};
 
 pub type Fields = Vec<(String, String)>;
@@ -99,6 +100,13 @@ fn f64_text(value: f64) -> String {
 fn repeated<T: Dump>(out: &mut Fields, prefix: &str, name: &str, items: &[T]) {
     for (index, item) in items.iter().enumerate() {
         message(out, format!("{prefix}{name}[{index}]"), item);
+    }
+}
+
+/// A repeated string: every element is populated, the empty string too.
+fn strings(out: &mut Fields, prefix: &str, name: &str, items: &[String]) {
+    for (index, item) in items.iter().enumerate() {
+        push(out, format!("{prefix}{name}[{index}]"), item.clone());
     }
 }
 
@@ -213,11 +221,18 @@ impl Dump for PreferenceChanged {
         optional(out, p, "changed_by", &self.changed_by);
         optional(out, p, "changed_at", &self.changed_at);
         repeated(out, p, "channels", &self.channels);
-        for (index, item) in self.subscriptions.iter().enumerate() {
-            push(out, format!("{p}subscriptions[{index}]"), item.clone());
-        }
+        strings(out, p, "subscriptions", &self.subscriptions);
         string(out, p, "locale", &self.locale);
         optional(out, p, "quiet_hours", &self.quiet_hours);
+    }
+}
+
+impl Dump for AudienceMember {
+    fn dump_into(&self, p: &str, out: &mut Fields) {
+        string(out, p, "user_id", &self.user_id);
+        boolean(out, p, "email_opted_in", self.email_opted_in);
+        strings(out, p, "lists", &self.lists);
+        string(out, p, "locale", &self.locale);
     }
 }
 

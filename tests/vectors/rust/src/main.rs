@@ -18,7 +18,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use prost::Message;
 use registry_contracts::runtime::{ContractError, EncodeOptions, Header, Topic};
-use registry_contracts::topics::{AUDIT_EVENTS_V1, EMAIL_DISPATCH_V1, PREFERENCES_CHANGED_V1};
+use registry_contracts::topics::{AUDIT_EVENTS_V1, EMAIL_DISPATCH_V1, MARKETING_AUDIENCE_V1, PREFERENCES_CHANGED_V1};
 use serde_json::{json, Value as Json};
 
 use catalog::Built;
@@ -53,6 +53,7 @@ fn write_all(path: &str) -> Result<(), String> {
         let vector = match &built {
             Built::Audit(message) => write_vector(&AUDIT_EVENTS_V1, id, message),
             Built::Email(message) => write_vector(&EMAIL_DISPATCH_V1, id, message),
+            Built::Marketing(message) => write_vector(&MARKETING_AUDIENCE_V1, id, message),
             Built::Preferences(message) => write_vector(&PREFERENCES_CHANGED_V1, id, message),
         };
         text.push_str(&vector.to_string());
@@ -105,7 +106,10 @@ fn check_all(paths: &[String]) -> Result<bool, String> {
                     check_vector(&AUDIT_EVENTS_V1, &vector, |v, h| EMAIL_DISPATCH_V1.decode(v, h).map(drop))
                 }
                 "email.v1.EmailMessage" => {
-                    check_vector(&EMAIL_DISPATCH_V1, &vector, |v, h| PREFERENCES_CHANGED_V1.decode(v, h).map(drop))
+                    check_vector(&EMAIL_DISPATCH_V1, &vector, |v, h| MARKETING_AUDIENCE_V1.decode(v, h).map(drop))
+                }
+                "marketing.v1.AudienceMember" => {
+                    check_vector(&MARKETING_AUDIENCE_V1, &vector, |v, h| PREFERENCES_CHANGED_V1.decode(v, h).map(drop))
                 }
                 "preferences.v1.PreferenceChanged" => {
                     check_vector(&PREFERENCES_CHANGED_V1, &vector, |v, h| AUDIT_EVENTS_V1.decode(v, h).map(drop))
