@@ -30,7 +30,7 @@ const (
 	DLQReasonDecode     = "decode"
 	DLQReasonWrongType  = "wrong-type"
 	DLQReasonHandler    = "handler"
-	DLQReasonValidation = "validation" // reserved for field rules
+	DLQReasonValidation = "validation"
 
 	dlqHeaderPrefix = "contracts_dlq_"
 	maxErrorLength  = 1000
@@ -186,7 +186,9 @@ type Metadata struct {
 // A failing handler is called again as the retry policy says, then the
 // record goes to the dead-letter topic with reason "handler"; a record of
 // another type or with undecodable bytes goes there at once ("wrong-type",
-// "decode") without reaching the handler. Either way consumption goes on.
+// "decode") without reaching the handler, and so does a record that breaks
+// the field rules ("validation", unless the topic's mode is ValidationOff).
+// Either way consumption goes on.
 // The topic and its dead-letter topic must exist.
 //
 // When ctx is done, the handler call in flight finishes (handlers get a
@@ -223,6 +225,9 @@ func consumeRecord[T proto.Message](ctx context.Context, s *session, topic Topic
 	msg, err := topic.Decode(record.Value, record.Headers)
 	if err != nil {
 		return s.deadLetter(ctx, record, decodeFailureReason(err), err, 0)
+	}
+	if err := validateOnConsume(topic, msg); err != nil {
+		return s.deadLetterInvalid(ctx, record, err)
 	}
 	metadata := s.metadata(record)
 	handlerCtx, span := s.consumer.tracer.startProcess(context.WithoutCancel(ctx), record)
@@ -301,6 +306,12 @@ func consumeBatch[T proto.Message](ctx context.Context, s *session, topic Topic[
 				}
 				continue
 			}
+			if err := validateOnConsume(topic, msg); err != nil {
+				if err := s.deadLetterInvalid(ctx, record, err); err != nil {
+					return err
+				}
+				continue
+			}
 			messages = append(messages, msg)
 			metadata = append(metadata, s.metadata(record))
 			good = append(good, record)
@@ -356,6 +367,17 @@ func decodeFailureReason(err error) string {
 		return DLQReasonWrongType
 	}
 	return DLQReasonDecode
+}
+
+// deadLetterInvalid dead-letters a record that breaks the field rules
+// (reason "validation", no handler call). Rules that do not compile (a
+// *ConfigError) stop the consumer instead: no record could pass them, and
+// dead-lettering the whole topic would hide a broken contract.
+func (s *session) deadLetterInvalid(ctx context.Context, record *kgo.Record, err error) error {
+	if !errors.Is(err, ErrValidation) {
+		return err
+	}
+	return s.deadLetter(ctx, record, DLQReasonValidation, err, 0)
 }
 
 // session is one Consume or ConsumeBatch call: a group client subscribed to
@@ -549,7 +571,7 @@ func (s *session) withRetries(ctx context.Context, call func() error) (handlerEr
 func (s *session) deadLetter(ctx context.Context, record *kgo.Record, reason string, cause error, attempts int) error {
 	now := time.Now().UTC().Format(TimeLayout)
 	firstFailure := now
-	headers := make([]kgo.RecordHeader, 0, len(record.Headers)+9)
+	headers := make([]kgo.RecordHeader, 0, len(record.Headers)+10)
 	for _, h := range record.Headers {
 		switch {
 		case h.Key == DLQHeaderFirstFailureTime:
@@ -569,6 +591,9 @@ func (s *session) deadLetter(ctx context.Context, record *kgo.Record, reason str
 		kgo.RecordHeader{Key: DLQHeaderFirstFailureTime, Value: []byte(firstFailure)},
 		kgo.RecordHeader{Key: DLQHeaderLastFailureTime, Value: []byte(now)},
 	)
+	if invalid := (*ValidationError)(nil); errors.As(cause, &invalid) {
+		headers = append(headers, kgo.RecordHeader{Key: DLQHeaderViolations, Value: violationsHeader(invalid)})
+	}
 	letter := &kgo.Record{Topic: s.dlq, Key: record.Key, Value: record.Value, Headers: headers}
 	// The record in flight finishes even when the consumer is stopping:
 	// the write is bounded by the producer's delivery timeout, not by ctx.

@@ -70,17 +70,24 @@ func WithHeader(key string, value []byte) EncodeOption {
 // Encode builds the Kafka record for msg: the protobuf bytes as value, the
 // topic's key and the CloudEvents headers. The record is not sent.
 func (t Topic[T]) Encode(msg T, opts ...EncodeOption) (*kgo.Record, error) {
-	typeName := t.MessageName()
-	if !msg.ProtoReflect().IsValid() {
-		return nil, fmt.Errorf("contracts: cannot encode a nil %s for topic %q", typeName, t.Name)
-	}
-	if got := string(msg.ProtoReflect().Descriptor().FullName()); got != typeName {
-		// Only reachable when TypeName disagrees with T: a generator bug.
-		return nil, fmt.Errorf("contracts: topic %q is bound to %q but the message is a %q", t.Name, typeName, got)
-	}
 	o := encodeOptions{source: DefaultSource}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	return t.encode(msg, &o)
+}
+
+// encode is Encode with the options applied; producers call it directly,
+// without an option closure per record.
+func (t Topic[T]) encode(msg T, o *encodeOptions) (*kgo.Record, error) {
+	typeName := t.MessageName()
+	reflected := msg.ProtoReflect()
+	if !reflected.IsValid() {
+		return nil, fmt.Errorf("contracts: cannot encode a nil %s for topic %q", typeName, t.Name)
+	}
+	if got := string(reflected.Descriptor().FullName()); got != typeName {
+		// Only reachable when TypeName disagrees with T: a generator bug.
+		return nil, fmt.Errorf("contracts: topic %q is bound to %q but the message is a %q", t.Name, typeName, got)
 	}
 	for _, h := range o.headers {
 		if reservedHeaders[h.Key] {
@@ -91,27 +98,49 @@ func (t Topic[T]) Encode(msg T, opts ...EncodeOption) (*kgo.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contracts: cannot encode %s for topic %q: %w", typeName, t.Name, err)
 	}
-	if o.id == "" {
-		o.id = nextEventID()
-	}
+	record := &kgo.Record{Topic: t.Name, Value: value}
 	if o.time.IsZero() {
+		// The record's Kafka timestamp is the same instant: one clock read
+		// instead of two per record (franz-go reads the clock for a zero
+		// timestamp), and ce_time and the timestamp agree to the millisecond.
 		o.time = time.Now()
+		record.Timestamp = o.time
 	}
-	headers := make([]kgo.RecordHeader, 0, 6+len(o.headers))
-	headers = append(headers,
-		kgo.RecordHeader{Key: HeaderSpecVersion, Value: []byte(SpecVersion)},
-		kgo.RecordHeader{Key: HeaderID, Value: []byte(o.id)},
-		kgo.RecordHeader{Key: HeaderSource, Value: []byte(o.source)},
-		kgo.RecordHeader{Key: HeaderType, Value: []byte(typeName)},
-		kgo.RecordHeader{Key: HeaderTime, Value: []byte(o.time.UTC().Format(TimeLayout))},
-		kgo.RecordHeader{Key: HeaderContentType, Value: []byte(ContentType)},
-	)
-	headers = append(headers, o.headers...)
-	record := &kgo.Record{Topic: t.Name, Value: value, Headers: headers}
+	record.Headers = appendEnvelope(make([]kgo.RecordHeader, 0, 6+len(o.headers)), typeName, o)
+	record.Headers = append(record.Headers, o.headers...)
 	if t.Key != nil {
 		record.Key = t.Key(msg)
 	}
 	return record, nil
+}
+
+// appendEnvelope appends the six envelope headers. Their values share one
+// allocation, each capped at its own end so that appending to one cannot
+// overwrite the next: per record this is the largest cost after the
+// protobuf encoding itself, and a header each would be six allocations.
+func appendEnvelope(headers []kgo.RecordHeader, typeName string, o *encodeOptions) []kgo.RecordHeader {
+	idLength := len(o.id)
+	if idLength == 0 {
+		idLength = len(eventIDPrefix) + 1 + 20 // "-" and a uint64
+	}
+	values := make([]byte, 0, len(SpecVersion)+idLength+len(o.source)+len(typeName)+len(TimeLayout)+len(ContentType))
+	field := func(key string, appendValue func([]byte) []byte) {
+		start := len(values)
+		values = appendValue(values)
+		headers = append(headers, kgo.RecordHeader{Key: key, Value: values[start:len(values):len(values)]})
+	}
+	field(HeaderSpecVersion, func(b []byte) []byte { return append(b, SpecVersion...) })
+	field(HeaderID, func(b []byte) []byte {
+		if o.id != "" {
+			return append(b, o.id...)
+		}
+		return appendEventID(b)
+	})
+	field(HeaderSource, func(b []byte) []byte { return append(b, o.source...) })
+	field(HeaderType, func(b []byte) []byte { return append(b, typeName...) })
+	field(HeaderTime, func(b []byte) []byte { return o.time.UTC().AppendFormat(b, TimeLayout) })
+	field(HeaderContentType, func(b []byte) []byte { return append(b, ContentType...) })
+	return headers
 }
 
 // Decode checks a record's ce_type against the topic's message type and
@@ -156,6 +185,7 @@ func newEventIDPrefix() string {
 	return hex.EncodeToString(b[:])
 }
 
-func nextEventID() string {
-	return eventIDPrefix + "-" + strconv.FormatUint(eventIDCounter.Add(1), 10)
+func appendEventID(b []byte) []byte {
+	b = append(append(b, eventIDPrefix...), '-')
+	return strconv.AppendUint(b, eventIDCounter.Add(1), 10)
 }

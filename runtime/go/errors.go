@@ -29,7 +29,7 @@ var (
 	ErrDelivery = errors.New("contracts: record not delivered")
 	// ErrDeadLetter: a record could not be written to its dead-letter topic.
 	ErrDeadLetter = errors.New("contracts: cannot dead-letter record")
-	// ErrValidation: a message breaks the contract's field rules (reserved).
+	// ErrValidation: a message breaks the contract's field rules.
 	ErrValidation = errors.New("contracts: message breaks the contract's rules")
 )
 
@@ -148,16 +148,20 @@ func (e *DeadLetterError) Is(target error) bool {
 // Unwrap returns the producing error.
 func (e *DeadLetterError) Unwrap() error { return e.Err }
 
-// ValidationError reports a message that breaks the contract's field rules.
-// It is reserved: the runtime does not validate messages yet.
+// ValidationError reports a message that breaks the contract's field rules
+// (protovalidate): Send returns it in mode ValidationReject, and consumers
+// dead-letter such records with reason "validation". Violations lists each
+// broken rule in protovalidate's order; it is empty only when a rule failed
+// to run (a CEL runtime error, in Err).
 type ValidationError struct {
-	Topic    string
-	TypeName string
-	Err      error
+	Topic      string
+	TypeName   string
+	Violations []Violation
+	Err        error // protovalidate's error
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("contracts: %s on topic %q breaks the contract's rules: %v", e.TypeName, e.Topic, e.Err)
+	return fmt.Sprintf("contracts: %s on topic %q breaks the contract's rules: %s", e.TypeName, e.Topic, describeViolations(e.Err))
 }
 
 // Is makes errors.Is(err, ErrValidation) and errors.Is(err, ErrContract) true.
@@ -165,7 +169,7 @@ func (e *ValidationError) Is(target error) bool {
 	return target == ErrValidation || target == ErrContract
 }
 
-// Unwrap returns the validator's error.
+// Unwrap returns protovalidate's error.
 func (e *ValidationError) Unwrap() error { return e.Err }
 
 // ErrorKind names err's kind as docs/runtime.md does ("WrongTypeError",

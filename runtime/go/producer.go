@@ -60,7 +60,7 @@ type Producer struct {
 	state   *clientState
 	metrics *metrics
 	tracer  tracer
-	topics  sync.Map // topic name -> *topicMetrics
+	topics  sync.Map // topic name -> *producerTopic
 
 	checkedTopics sync.Map // topic name -> struct{}: checked once per producer
 
@@ -124,12 +124,19 @@ func NewProducerFromClient(client *kgo.Client, opts ...ProducerOption) *Producer
 
 func (p *Producer) healthState() *clientState { return p.state }
 
-func (p *Producer) topicMetrics(topic string) *topicMetrics {
-	if m, ok := p.topics.Load(topic); ok {
-		return m.(*topicMetrics)
+// producerTopic is what a producer keeps per topic, so that a record pays
+// no label lookup and no span name concatenation.
+type producerTopic struct {
+	series   *topicMetrics
+	spanName string // "send {topic}"
+}
+
+func (p *Producer) topic(name string) *producerTopic {
+	if t, ok := p.topics.Load(name); ok {
+		return t.(*producerTopic)
 	}
-	m, _ := p.topics.LoadOrStore(topic, p.metrics.producerSeries(topic))
-	return m.(*topicMetrics)
+	t, _ := p.topics.LoadOrStore(name, &producerTopic{series: p.metrics.producerSeries(name), spanName: "send " + name})
+	return t.(*producerTopic)
 }
 
 // Client returns the underlying franz-go client.
@@ -137,28 +144,43 @@ func (p *Producer) Client() *kgo.Client { return p.client }
 
 // Send encodes msg for the topic and produces it, waiting until the broker
 // acknowledged it or delivery failed. The topic is checked to exist on its
-// first use by this producer.
+// first use by this producer. In the topic's mode ValidationReject (the
+// default) msg is validated first: an invalid message is a *ValidationError
+// and nothing is sent.
 func Send[T proto.Message](ctx context.Context, p *Producer, topic Topic[T], msg T, opts ...EncodeOption) error {
-	record, err := p.prepare(ctx, topic.Name, func(source EncodeOption) (*kgo.Record, error) {
-		return topic.Encode(msg, append([]EncodeOption{source}, opts...)...)
-	})
+	record, err := prepare(ctx, p, topic, msg, opts)
 	if err != nil {
 		return err
 	}
-	var result error
-	done := make(chan struct{})
-	p.produce(ctx, record, func(_ *kgo.Record, err error) { result = err; close(done) })
-	<-done
-	return result
+	delivered := p.startDelivery(ctx, record)
+	// ProduceSync, unlike Produce and a wait, sends the record's batch at
+	// once instead of after the linger: a caller that waits for each ack
+	// would otherwise wait the linger (5 ms) on every record.
+	return delivered(p.client.ProduceSync(ctx, record).First())
 }
 
 // produce sends an encoded record with its span and metrics; promise gets
 // a *DeliveryError when Kafka did not acknowledge it.
 func (p *Producer) produce(ctx context.Context, record *kgo.Record, promise func(*kgo.Record, error)) {
-	span := p.tracer.startSend(ctx, record)
-	series := p.topicMetrics(record.Topic)
-	start := time.Now()
-	p.client.Produce(ctx, record, func(r *kgo.Record, err error) {
+	delivered := p.startDelivery(ctx, record)
+	p.client.Produce(ctx, record, func(r *kgo.Record, err error) { promise(r, delivered(r, err)) })
+}
+
+// startDelivery starts the record's span and latency clock; the function
+// it returns counts Kafka's answer, ends the span and returns a
+// *DeliveryError when the record was not acknowledged.
+func (p *Producer) startDelivery(ctx context.Context, record *kgo.Record) func(*kgo.Record, error) error {
+	topic := p.topic(record.Topic)
+	span := p.tracer.startSend(ctx, topic.spanName, record)
+	series := topic.series
+	// The latency clock starts when the record was made: Encode set its
+	// timestamp to the time it read for ce_time, unless the caller chose
+	// the event time.
+	start := record.Timestamp
+	if start.IsZero() {
+		start = time.Now()
+	}
+	return func(r *kgo.Record, err error) error {
 		if err != nil {
 			series.produceErrors.Inc()
 			err = deliveryError(r, err)
@@ -167,8 +189,8 @@ func (p *Producer) produce(ctx context.Context, record *kgo.Record, promise func
 			series.produceLatency.Observe(time.Since(start).Seconds())
 		}
 		endSend(span, r, err)
-		promise(r, err)
-	})
+		return err
+	}
 }
 
 // SendAsync encodes msg and produces it without waiting; promise is called
@@ -179,9 +201,7 @@ func SendAsync[T proto.Message](ctx context.Context, p *Producer, topic Topic[T]
 	if promise == nil {
 		promise = p.keepAsyncError
 	}
-	record, err := p.prepare(ctx, topic.Name, func(source EncodeOption) (*kgo.Record, error) {
-		return topic.Encode(msg, append([]EncodeOption{source}, opts...)...)
-	})
+	record, err := prepare(ctx, p, topic, msg, opts)
 	if err != nil {
 		promise(record, err)
 		return
@@ -189,13 +209,21 @@ func SendAsync[T proto.Message](ctx context.Context, p *Producer, topic Topic[T]
 	p.produce(ctx, record, promise)
 }
 
-// prepare checks the topic and encodes the record with the producer's source
-// as the default.
-func (p *Producer) prepare(ctx context.Context, topicName string, encode func(EncodeOption) (*kgo.Record, error)) (*kgo.Record, error) {
-	if err := p.checkTopic(ctx, topicName); err != nil {
+// prepare checks the topic, validates msg when the topic's mode rejects
+// invalid messages, and encodes the record with the producer's source as
+// the default.
+func prepare[T proto.Message](ctx context.Context, p *Producer, topic Topic[T], msg T, opts []EncodeOption) (*kgo.Record, error) {
+	if err := p.checkTopic(ctx, topic.Name); err != nil {
 		return nil, err
 	}
-	return encode(WithEventSource(p.cfg.source))
+	if err := topic.validateOnSend(msg); err != nil {
+		return nil, err
+	}
+	o := encodeOptions{source: p.cfg.source}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return topic.encode(msg, &o)
 }
 
 func (p *Producer) checkTopic(ctx context.Context, name string) error {

@@ -23,6 +23,9 @@ type Topic[T proto.Message] struct {
 	Key func(T) []byte
 	// Settings are the topic's registry settings.
 	Settings Settings
+	// Validation is where the message's field rules are enforced; the zero
+	// value, ValidationReject, is the registry's default.
+	Validation ValidationMode
 }
 
 // Settings are a topic's settings as declared in the registry. A zero field

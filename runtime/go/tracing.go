@@ -2,10 +2,12 @@ package contracts
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -24,10 +26,32 @@ var traceContext propagation.TraceContext
 // propagation.TextMapCarrier. Set replaces a header of the same name.
 type HeaderCarrier struct{ Record *kgo.Record }
 
-// Get returns the first header named key.
+// Get returns the first header named key. A traceparent's flags keep only
+// the sampled bit: writers on W3C Trace Context level 2 (OpenTelemetry's
+// Python SDK, for one) set the random-trace-id bit too, which this version of
+// otel-go's propagator refuses, and docs/runtime.md says readers accept any
+// flags byte.
 func (c HeaderCarrier) Get(key string) string {
 	value, _ := headerValue(c.Record.Headers, key)
+	if key == traceparentHeader {
+		return sampledFlagOnly(value)
+	}
 	return value
+}
+
+const traceparentHeader = "traceparent"
+
+// sampledFlagOnly rewrites the last field of "00-<trace id>-<span id>-<flags>".
+func sampledFlagOnly(traceparent string) string {
+	const length = 55 // 2 + 1 + 32 + 1 + 16 + 1 + 2
+	if len(traceparent) != length || traceparent[52] != '-' {
+		return traceparent
+	}
+	flags, err := strconv.ParseUint(traceparent[53:], 16, 8)
+	if err != nil {
+		return traceparent
+	}
+	return traceparent[:53] + fmt.Sprintf("%02x", flags&1)
 }
 
 // Set replaces the headers named key with one of the value.
@@ -51,12 +75,29 @@ func (c HeaderCarrier) Keys() []string {
 }
 
 type tracer struct {
-	tracer trace.Tracer
-	group  string // consumer group; empty for a producer
+	provider trace.TracerProvider
+	tracer   trace.Tracer
+	group    string // consumer group; empty for a producer
 }
 
 func newTracer(provider trace.TracerProvider, group string) tracer {
-	return tracer{tracer: provider.Tracer(instrumentationName), group: group}
+	return tracer{provider: provider, tracer: provider.Tracer(instrumentationName), group: group}
+}
+
+// OpenTelemetry's global provider before an application installs one: its
+// spans record nothing, yet each Start costs a context and a span value.
+var (
+	globalDefaultProvider = otel.GetTracerProvider()
+	globalDefaultIsInert  = fmt.Sprintf("%T", globalDefaultProvider) == "*global.tracerProvider"
+)
+
+// noSpan records nothing and ends nothing (not the caller's span).
+var noSpan = trace.SpanFromContext(context.Background())
+
+// inert reports whether the tracer's provider is the global default and no
+// application installed a real one since: a span would record nothing.
+func (t tracer) inert() bool {
+	return globalDefaultIsInert && t.provider == globalDefaultProvider && otel.GetTracerProvider() == globalDefaultProvider
 }
 
 func keyAttributes(attrs []attribute.KeyValue, key []byte) []attribute.KeyValue {
@@ -66,11 +107,21 @@ func keyAttributes(attrs []attribute.KeyValue, key []byte) []attribute.KeyValue 
 	return attrs
 }
 
-// startSend starts the PRODUCER span of one record and injects its context
-// into the record's headers. With a provider that does not record, nothing
-// is computed beyond the Start call.
-func (t tracer) startSend(ctx context.Context, record *kgo.Record) trace.Span {
-	ctx, span := t.tracer.Start(ctx, "send "+record.Topic, trace.WithSpanKind(trace.SpanKindProducer))
+// sendSpanOptions are built once: a variadic call with a new option would
+// allocate on every record.
+var sendSpanOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
+
+// startSend starts the PRODUCER span of one record, named spanName ("send
+// {topic}"), and injects its context into the record's headers. With a
+// provider that does not record, nothing is computed beyond the Start call.
+func (t tracer) startSend(ctx context.Context, spanName string, record *kgo.Record) trace.Span {
+	if t.inert() { // no span, but the caller's trace context still travels
+		if trace.SpanContextFromContext(ctx).IsValid() {
+			traceContext.Inject(ctx, HeaderCarrier{record})
+		}
+		return noSpan
+	}
+	ctx, span := t.tracer.Start(ctx, spanName, sendSpanOptions...)
 	if !span.IsRecording() {
 		if span.SpanContext().IsValid() { // a parent's context from the caller
 			traceContext.Inject(ctx, HeaderCarrier{record})

@@ -5,6 +5,7 @@ module github.com/contractsdev/contracts/benchmarks/native/go
 go 1.26.0
 
 require (
+	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.1
 	example.com/registry/gen v0.0.0
 	github.com/contractsdev/contracts/runtime/go v0.1.0
 	github.com/twmb/franz-go v1.22.3
@@ -12,7 +13,6 @@ require (
 )
 
 require (
-	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.1 // indirect
 	buf.build/go/protovalidate v1.4.0 // indirect
 	cel.dev/cel-go v0.32.0 // indirect
 	cel.dev/expr v0.25.3 // indirect

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::validation::{violations_json, Violation};
 use crate::Header;
 
 /// `ce_specversion` header.
@@ -121,6 +122,8 @@ pub const DLQ_ATTEMPTS: &str = "contracts_dlq_attempts";
 pub const DLQ_FIRST_FAILURE_TIME: &str = "contracts_dlq_first_failure_time";
 /// Dead-letter header: when the record last failed.
 pub const DLQ_LAST_FAILURE_TIME: &str = "contracts_dlq_last_failure_time";
+/// Dead-letter header, reason `validation` only: `[{"rule_id": ..., "field": ...}]`.
+pub const DLQ_VIOLATIONS: &str = "contracts_dlq_violations";
 
 /// The longest `contracts_dlq_error`, in characters.
 pub const DLQ_ERROR_MAX_CHARS: usize = 1000;
@@ -132,7 +135,7 @@ pub enum DeadLetterReason {
     Decode,
     /// `ce_type` missing or not the topic's message type.
     WrongType,
-    /// The message breaks the contract's field rules (reserved).
+    /// The message breaks the contract's field rules.
     Validation,
     /// The handler still failed after its attempts.
     Handler,
@@ -170,11 +173,15 @@ pub struct DeadLetter<'a> {
     pub attempts: u32,
     pub first_failure: SystemTime,
     pub last_failure: SystemTime,
+    /// The broken rules of a record dead-lettered for `validation`, written
+    /// as `contracts_dlq_violations`; `None` for the other reasons.
+    pub violations: Option<&'a [Violation]>,
 }
 
 impl DeadLetter<'_> {
     /// The dead-letter record's headers: the original ones less any
     /// `contracts_dlq_*` left from an earlier dead-lettering, then the nine
+    /// (ten with violations)
     /// `contracts_dlq_*` headers. An earlier `contracts_dlq_first_failure_time`
     /// keeps its value, so a replayed record's history stays readable.
     pub fn headers<'h>(&self, original: impl IntoIterator<Item = (&'h str, &'h [u8])>) -> Vec<Header> {
@@ -191,10 +198,11 @@ impl DeadLetter<'_> {
         headers
     }
 
-    /// The nine `contracts_dlq_*` headers; `first_failure` is an earlier
+    /// The nine `contracts_dlq_*` headers, and `contracts_dlq_violations`
+    /// when there are violations; `first_failure` is an earlier
     /// `contracts_dlq_first_failure_time` to keep.
-    pub fn own_headers(&self, first_failure: Option<Vec<u8>>) -> [Header; 9] {
-        [
+    pub fn own_headers(&self, first_failure: Option<Vec<u8>>) -> Vec<Header> {
+        let mut headers = vec![
             Header::new(DLQ_REASON, self.reason.as_str()),
             Header::new(DLQ_ERROR, error_line(self.error)),
             Header::new(DLQ_TOPIC, self.topic),
@@ -207,7 +215,11 @@ impl DeadLetter<'_> {
                 first_failure.unwrap_or_else(|| format_time(self.first_failure).into_bytes()),
             ),
             Header::new(DLQ_LAST_FAILURE_TIME, format_time(self.last_failure)),
-        ]
+        ];
+        if let Some(violations) = self.violations {
+            headers.push(Header::new(DLQ_VIOLATIONS, violations_json(violations)));
+        }
+        headers
     }
 }
 
@@ -333,7 +345,26 @@ mod tests {
             attempts: 3,
             first_failure: UNIX_EPOCH + Duration::from_millis(1_795_567_700_123),
             last_failure: UNIX_EPOCH + Duration::from_millis(1_795_567_701_456),
+            violations: None,
         }
+    }
+
+    #[test]
+    fn a_validation_dead_letter_lists_its_violations() {
+        let violations = [Violation::new("string.email", "email"), Violation::new("signup.ends_after_starts", "")];
+        let letter = DeadLetter {
+            reason: DeadLetterReason::Validation,
+            attempts: 0,
+            violations: Some(&violations),
+            ..dead_letter("invalid")
+        };
+        let headers = letter.own_headers(None);
+        assert_eq!(headers.len(), 10);
+        assert_eq!(headers[9].key, DLQ_VIOLATIONS);
+        assert_eq!(
+            String::from_utf8_lossy(&headers[9].value),
+            r#"[{"rule_id":"string.email","field":"email"},{"rule_id":"signup.ends_after_starts","field":""}]"#
+        );
     }
 
     #[test]

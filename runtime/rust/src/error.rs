@@ -4,6 +4,8 @@
 #[cfg(feature = "kafka")]
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
+use crate::validation::Violation;
+
 /// Every error the runtime returns. [`ContractError`] is the same type under
 /// the name the other languages give the base of their errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,9 +28,11 @@ pub enum Error {
     /// `ce_type` is right but the value does not parse as that message.
     #[error(transparent)]
     Decode(DecodeError),
-    /// A message breaks the contract's field rules (reserved for protovalidate).
-    #[error("validation failed: {0}")]
-    Validation(String),
+    /// A message breaks the contract's field rules (feature `validate`):
+    /// `violations` in protovalidate's order, empty only when a rule failed
+    /// to run (a CEL runtime error, in `detail`).
+    #[error("{type_name} on topic {topic:?} breaks the contract's rules: {detail}")]
+    Validation { topic: String, type_name: &'static str, violations: Vec<Violation>, detail: String },
     /// The environment or the client configuration is wrong.
     #[error("Kafka configuration: {0}")]
     Config(String),
@@ -116,7 +120,7 @@ impl Error {
         match self {
             Self::WrongType { .. } => ErrorKind::WrongType,
             Self::Decode(_) => ErrorKind::Decode,
-            Self::Validation(_) => ErrorKind::Validation,
+            Self::Validation { .. } => ErrorKind::Validation,
             Self::Config(_) | Self::UnknownTopic { .. } => ErrorKind::Config,
             // Denied access to a topic is a setting to fix (ACLs), as in Python.
             #[cfg(feature = "kafka")]
@@ -154,7 +158,17 @@ mod tests {
         assert_eq!(missing.kind(), ErrorKind::Config);
         let refused = Error::Connection { bootstrap: "b".into(), detail: "refused".into() };
         assert_eq!(refused.kind().name(), "ConnectionError");
-        assert_eq!(Error::Validation("x".into()).kind().name(), "ValidationError");
+        let invalid = Error::Validation {
+            topic: "t".into(),
+            type_name: "a.v1.A",
+            violations: vec![Violation::new("string.email", "email")],
+            detail: "email: not an address [string.email]".into(),
+        };
+        assert_eq!(invalid.kind().name(), "ValidationError");
+        assert_eq!(
+            invalid.to_string(),
+            r#"a.v1.A on topic "t" breaks the contract's rules: email: not an address [string.email]"#
+        );
         let dead = Error::DeadLetter {
             topic: "t".into(),
             partition: 0,

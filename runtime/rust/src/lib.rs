@@ -4,7 +4,9 @@
 //! [`envelope`]), and with feature `kafka` (default) a producer and consumer
 //! that behave as `docs/runtime.md` says ([`kafka`]). Features `metrics`,
 //! `tracing` and `health` add Prometheus series, OpenTelemetry spans and the
-//! `/livez`, `/readyz`, `/metrics` server.
+//! `/livez`, `/readyz`, `/metrics` server; `validate` checks the contracts'
+//! field rules (protovalidate) on `send` and after decoding
+//! (`Topic::validate`, [`Validation`]).
 //!
 //! Without `kafka` the crate is only the codec and builds in seconds, which is
 //! what type-checking a generated crate with `default-features = false` needs.
@@ -14,6 +16,9 @@ mod error;
 pub mod key;
 mod record;
 mod topic;
+#[cfg(feature = "validate")]
+mod validate;
+mod validation;
 
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -28,6 +33,7 @@ mod tracing;
 pub use error::{ContractError, DecodeError, Error, ErrorKind};
 pub use record::Record;
 pub use topic::{EncodeOptions, EncodedRecord, Header, KeyFn, Settings, Topic};
+pub use validation::{violations_json, Validation, Violation, MAX_VIOLATIONS_HEADER};
 
 #[cfg(feature = "kafka")]
 pub use kafka::{Consumer, Producer, RetryPolicy};
@@ -43,6 +49,11 @@ pub use opentelemetry_sdk;
 pub use prometheus;
 /// The prost this crate is built with, for code that must use the same one.
 pub use prost;
+/// The protovalidate and prost-reflect this crate validates with (feature `validate`).
+#[cfg(feature = "validate")]
+pub use prost_protovalidate;
+#[cfg(feature = "validate")]
+pub use prost_reflect;
 /// The rdkafka this crate is built with (feature `kafka`).
 #[cfg(feature = "kafka")]
 pub use rdkafka;

@@ -8,6 +8,7 @@ use prost::Message;
 
 use crate::envelope::{self, DLQ_SUFFIX};
 use crate::error::{DecodeError, Error};
+use crate::validation::Validation;
 
 /// Extracts a record key from a message; see [`crate::key`].
 pub type KeyFn<T> = fn(&T) -> Vec<u8>;
@@ -55,6 +56,10 @@ pub struct Topic<T: Message + Default> {
     type_name: &'static str,
     key: Option<KeyFn<T>>,
     settings: Settings,
+    validation: Validation,
+    /// Encoded `FileDescriptorSet`s that define `T` (and what it imports
+    /// besides protovalidate and the well-known types), for validation.
+    descriptors: &'static [&'static [u8]],
     // `fn() -> T`: a topic neither owns a `T` nor borrows one, so it is Send,
     // Sync and Copy whatever `T` is.
     message: PhantomData<fn() -> T>,
@@ -78,8 +83,60 @@ pub struct Settings {
 
 impl<T: Message + Default> Topic<T> {
     /// Binds `name` to `T`, whose fully qualified protobuf name is `type_name`.
+    /// Its mode is [`Validation::Reject`] and it has no descriptors; see
+    /// [`Topic::with_validation`] and [`Topic::with_descriptors`].
     pub const fn new(name: &'static str, type_name: &'static str, key: Option<KeyFn<T>>, settings: Settings) -> Self {
-        Self { name, type_name, key, settings, message: PhantomData }
+        Self { name, type_name, key, settings, validation: Validation::Reject, descriptors: &[], message: PhantomData }
+    }
+
+    /// The topic with the registry's validation mode instead of the default
+    /// [`Validation::Reject`].
+    pub const fn with_validation(self, validation: Validation) -> Self {
+        Self { validation, ..self }
+    }
+
+    /// The topic with the encoded `FileDescriptorSet`s that define `T`, such
+    /// as the `FILE_DESCRIPTOR_SET` constants protoc-gen-prost writes with its
+    /// `file_descriptor_set` option: with the feature `validate` they are
+    /// where `T`'s field rules are read from (without any, `T` is looked up
+    /// in prost-reflect's global pool, and a type not found there is not
+    /// validated). Without the feature they are unused.
+    pub const fn with_descriptors(self, descriptors: &'static [&'static [u8]]) -> Self {
+        Self { descriptors, ..self }
+    }
+
+    /// Where the field rules are enforced.
+    pub const fn validation(&self) -> Validation {
+        self.validation
+    }
+
+    /// The descriptor sets given with [`Topic::with_descriptors`].
+    pub const fn descriptors(&self) -> &'static [&'static [u8]] {
+        self.descriptors
+    }
+
+    /// Validates `message` if the mode asks `send` to; without the feature
+    /// `validate` nothing is checked.
+    #[cfg(feature = "kafka")]
+    #[cfg_attr(not(feature = "validate"), allow(unused_variables, clippy::unnecessary_wraps))]
+    pub(crate) fn check_on_send(&self, message: &T) -> Result<(), Error> {
+        #[cfg(feature = "validate")]
+        if self.validation.on_send() {
+            return self.validate(message);
+        }
+        Ok(())
+    }
+
+    /// Validates a decoded `message` unless the mode is [`Validation::Off`];
+    /// without the feature `validate` nothing is checked.
+    #[cfg(feature = "kafka")]
+    #[cfg_attr(not(feature = "validate"), allow(unused_variables, clippy::unnecessary_wraps))]
+    pub(crate) fn check_on_consume(&self, message: &T) -> Result<(), Error> {
+        #[cfg(feature = "validate")]
+        if self.validation.on_consume() {
+            return self.validate(message);
+        }
+        Ok(())
     }
 
     /// The Kafka topic name.
@@ -162,6 +219,8 @@ impl<T: Message + Default> fmt::Debug for Topic<T> {
             .field("type_name", &self.type_name)
             .field("keyed", &self.key.is_some())
             .field("settings", &self.settings)
+            .field("validation", &self.validation)
+            .field("descriptor_sets", &self.descriptors.len())
             .finish()
     }
 }

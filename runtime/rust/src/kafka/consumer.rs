@@ -21,7 +21,7 @@ use super::observe::{self, Processed, TopicSeries};
 use super::producer::{Producer, ProducerOptions};
 use super::Error;
 use crate::envelope::{self, DeadLetter, DeadLetterReason};
-use crate::{Header, Record, Topic};
+use crate::{ErrorKind, Header, Record, Topic, Violation};
 
 /// How long one poll waits before the stop condition is asked again.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -106,13 +106,18 @@ struct Failure {
     attempts: u32,
     first_failure: SystemTime,
     last_failure: SystemTime,
+    violations: Option<Vec<Violation>>,
 }
 
 impl Failure {
-    /// A record that never reached the handler (`decode`, `wrong-type`).
+    /// A record that never reached the handler (`decode`, `wrong-type`, `validation`).
     fn at_once(error: &Error) -> Self {
         let now = SystemTime::now();
-        Self { error: error.to_string(), attempts: 0, first_failure: now, last_failure: now }
+        let violations = match error {
+            Error::Validation { violations, .. } => Some(violations.clone()),
+            _ => None,
+        };
+        Self { error: error.to_string(), attempts: 0, first_failure: now, last_failure: now, violations }
     }
 }
 
@@ -229,6 +234,7 @@ impl Consumer {
             last_record = Instant::now();
             stats.records += 1;
             match decode(topic, &record) {
+                Err(error) if error.kind() == ErrorKind::Config => return Err(error),
                 Err(error) => {
                     let failure = Failure::at_once(&error);
                     self.dead_letter(&record, &dlq_topic, reason_of(&error), &failure, &series)?;
@@ -483,6 +489,7 @@ impl Consumer {
             stats.records += 1;
             match decode(topic, &record) {
                 Ok(message) => batch.decoded.push((batch.records.len(), message)),
+                Err(error) if error.kind() == ErrorKind::Config => return Err(error),
                 Err(error) => {
                     let failure = Failure::at_once(&error);
                     self.dead_letter(&record, dlq_topic, reason_of(&error), &failure, series)?;
@@ -516,7 +523,13 @@ impl Consumer {
             let last_failure = SystemTime::now();
             let first_failure = *first_failure.get_or_insert(last_failure);
             if calls >= attempts {
-                return Err(Failure { error: error.to_string(), attempts: calls, first_failure, last_failure });
+                return Err(Failure {
+                    error: error.to_string(),
+                    attempts: calls,
+                    first_failure,
+                    last_failure,
+                    violations: None,
+                });
             }
             let delay = retry.delay(calls);
             log::warn!(target: "contracts_runtime", "handler failed (attempt {calls} of {attempts}), retrying in {delay:?}: {error}");
@@ -550,6 +563,7 @@ impl Consumer {
             attempts: failure.attempts,
             first_failure: failure.first_failure,
             last_failure: failure.last_failure,
+            violations: failure.violations.as_deref(),
         };
         let mut headers = OwnedHeaders::new();
         let mut earlier_first_failure = None;
@@ -618,7 +632,16 @@ struct Batch<'c, T> {
     decoded: Vec<(usize, T)>,
 }
 
+/// Decodes a record, then validates it unless the topic's mode is off
+/// (`wrong-type` and `decode` come first). A `Config` error (rules that do
+/// not compile) stops the consumer: no record could pass them.
 fn decode<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>) -> Result<T, Error> {
+    let message = decode_unchecked(topic, record)?;
+    topic.check_on_consume(&message)?;
+    Ok(message)
+}
+
+fn decode_unchecked<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>) -> Result<T, Error> {
     let ce_type = record
         .headers()
         .and_then(|headers| headers.iter().find(|header| header.key == envelope::CE_TYPE))
@@ -626,9 +649,10 @@ fn decode<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessag
     topic.decode_parts(record.payload(), ce_type)
 }
 
-/// Decodes a record that decoded before, for another call of its handler.
+/// Decodes a record that decoded and validated before, for another call of
+/// its handler.
 fn decode_again<T: prost::Message + Default>(topic: &Topic<T>, record: &BorrowedMessage<'_>) -> T {
-    decode(topic, record).expect("the same bytes decoded on the first call")
+    decode_unchecked(topic, record).expect("the same bytes decoded on the first call")
 }
 
 fn headers_of(record: &BorrowedMessage<'_>) -> Vec<Header> {
@@ -671,7 +695,7 @@ fn observe_end_to_end(series: &TopicSeries, record: &BorrowedMessage<'_>) {
 fn reason_of(error: &Error) -> DeadLetterReason {
     match error {
         Error::WrongType { .. } => DeadLetterReason::WrongType,
-        Error::Validation(_) => DeadLetterReason::Validation,
+        Error::Validation { .. } => DeadLetterReason::Validation,
         _ => DeadLetterReason::Decode,
     }
 }

@@ -103,7 +103,10 @@ impl Producer {
         })
     }
 
-    /// Writes `message` to `topic` and waits until it is acknowledged.
+    /// Writes `message` to `topic` and waits until it is acknowledged. In the
+    /// topic's mode [`crate::Validation::Reject`] (the default) and with the
+    /// feature `validate`, an invalid message is an [`Error::Validation`] and
+    /// nothing is sent.
     pub fn send<T: Message + Default>(&self, topic: &Topic<T>, message: &T) -> Result<Delivery, Error> {
         self.send_async(topic, message)?.wait()
     }
@@ -131,6 +134,7 @@ impl Producer {
         message: &T,
         options: EncodeOptions<'_>,
     ) -> Result<PendingDelivery, Error> {
+        topic.check_on_send(message)?;
         let options = EncodeOptions { source: options.source.or(Some(&self.source)), ..options };
         let record: EncodedRecord = topic.encode_with(message, options);
         let series = self.ensure_topic(record.topic)?;
