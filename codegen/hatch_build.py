@@ -16,6 +16,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 PACKAGE_DATA = {
     "templates": "contracts_cli/_data/templates",
     "proto/contracts/v1/options.proto": "contracts_cli/_data/options.proto",
+    "third_party/buf/validate/validate.proto": "contracts_cli/_data/validate.proto",
     "runtime/python/src/contracts_runtime": "contracts_runtime",
     "runtime/go": "contracts_cli/_data/runtime/go",
     "runtime/rust": "contracts_cli/_data/runtime/rust",

@@ -101,10 +101,11 @@ def git(cwd: Path, *args: str, input: str | None = None) -> str:
 
 
 def copy_example_registry(destination: Path) -> Path:
-    """The repository's buf.yaml and proto/ (and nothing else) in `destination`."""
+    """The repository's buf.yaml, proto/ and third_party/ (protovalidate's rules) in `destination`."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPOSITORY / "buf.yaml", destination / "buf.yaml")
     shutil.copytree(REPOSITORY / "proto", destination / "proto")
+    shutil.copytree(REPOSITORY / "third_party", destination / "third_party")
     return destination
 
 

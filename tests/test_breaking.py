@@ -49,6 +49,10 @@ NEW_TOPIC = "proto/billing/v1/invoice.proto"
 DETAILS = "  google.protobuf.Struct details = 8;\n"
 LOCALE = "string locale = 6;"
 PRIORITY_HIGH = "PRIORITY_HIGH = 3;"
+VALIDATE = "buf/validate/validate.proto"
+START_MINUTE = "uint32 start_minute = 1 [(buf.validate.field).uint32.lt = 1440];"
+ZONE_NAME_RULE = "(buf.validate.field).string.min_len = 1"
+WINDOW_RULE = "this.start_minute != this.end_minute"
 LOWER_AUDIT_TO_NONE = Edit(AUDIT, 'owner: "team-audit"', 'owner: "team-audit"\n    compatibility: COMPATIBILITY_NONE')
 
 
@@ -94,7 +98,7 @@ BREAKING_CHANGES: list[Change] = [
            "string name = 3;", "FIELD_SAME_NAME"),
     # Wire level: preferences.changed.v1 (COMPATIBILITY_WIRE) and the types only it uses.
     change("wire field type changed", PREFERENCES, LOCALE, "int64 locale = 6;", "FIELD_WIRE_COMPATIBLE_TYPE"),
-    change("wire shared field type changed", PREFERENCES, "uint32 start_minute = 1;", "string start_minute = 1;",
+    change("wire shared field type changed", PREFERENCES, START_MINUTE, "string start_minute = 1;",
            "FIELD_WIRE_COMPATIBLE_TYPE"),
     change("wire field removed without reserved", PREFERENCES, "  string locale = 6;\n", "",
            "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"),
@@ -132,6 +136,21 @@ BREAKING_CHANGES: list[Change] = [
            "TOPIC_CLEANUP_POLICY_CHANGED"),
     change("topic cleanup policy delete to compact", AUDIT, 'retention: "7d"',
            'retention: "7d"\n    cleanup_policy: "compact"', "TOPIC_CLEANUP_POLICY_CHANGED"),
+    # Field rules (protovalidate): a record valid yesterday must stay valid, at every level but NONE.
+    change("rule bound moved inward", AUDIT, ZONE_NAME_RULE, "(buf.validate.field).string.min_len = 3",
+           "TOPIC_RULE_TIGHTENED"),
+    change("rule added to a shared type", COMMON, "string display_name = 3;",
+           "string display_name = 3 [(buf.validate.field).string.max_len = 64];", "TOPIC_RULE_TIGHTENED"),
+    change("required added", AUDIT, "common.v1.Actor actor = 3;",
+           "common.v1.Actor actor = 3 [(buf.validate.field).required = true];", "TOPIC_RULE_TIGHTENED"),
+    change("CEL rule changed", PREFERENCES, WINDOW_RULE, "this.start_minute < this.end_minute",
+           "TOPIC_RULE_TIGHTENED"),
+    change("enum rule tightened", PREFERENCES, "not_in: [0]", "not_in: [0, 3]", "TOPIC_RULE_TIGHTENED"),
+    Change("rule on a new field without presence", (
+        Edit(EMAIL, 'import "common/v1/common.proto";', f'import "{VALIDATE}";\nimport "common/v1/common.proto";'),
+        Edit(EMAIL, "  Limits limits = 12;\n",
+             "  Limits limits = 12;\n  // Campaign.\n  string campaign = 13 [(buf.validate.field).string.len = 3];\n"),
+    ), "TOPIC_RULE_TIGHTENED"),
     # Levels change only once merged: lowering and breaking in one change is judged at the old level,
     # raising and breaking in one change at the new one.
     Change("lowering compatibility in the breaking change itself", (
@@ -144,6 +163,15 @@ BREAKING_CHANGES: list[Change] = [
 ]
 
 SAFE_CHANGES: list[Change] = [
+    change("rule bound moved outward", PREFERENCES, START_MINUTE,
+           "uint32 start_minute = 1 [(buf.validate.field).uint32.lte = 1440];", None),
+    change("rule removed", COMMON, " [(buf.validate.field).string.email = true]", "", None),
+    change("CEL rule removed", PREFERENCES, re.compile(r"  // The window may.*?  \};\n\n", re.S), "", None),
+    change("enum rule loosened", PREFERENCES, "    defined_only: true\n", "", None),
+    change("rule on a new optional field", AUDIT, DETAILS,
+           f"{DETAILS}  // Region.\n  optional string region = 9 [(buf.validate.field).string.min_len = 2];\n", None),
+    change("rule message reworded", PREFERENCES, "a quiet window ends at another minute than it starts",
+           "a quiet window cannot be empty", None),
     change("field added", AUDIT, "google.protobuf.Struct details = 8;",
            "google.protobuf.Struct details = 8;\n  // Region the zone is served from.\n  string region = 9;", None),
     change("enum value added", EMAIL, PRIORITY_HIGH, f"{PRIORITY_HIGH}\n  // Right now.\n  PRIORITY_URGENT = 4;", None),
@@ -168,7 +196,8 @@ SAFE_CHANGES: list[Change] = [
     # Wire level lets names change and wire-compatible types widen.
     change("wire field renamed", PREFERENCES, "string locale = 6;", "string language = 6;", None),
     change("wire shared field renamed", PREFERENCES, "bool opted_in = 2;", "bool enabled = 2;", None),
-    change("wire field widened", PREFERENCES, "uint32 start_minute = 1;", "uint64 start_minute = 1;", None),
+    change("wire field widened, its rule kept", PREFERENCES, START_MINUTE,
+           "uint64 start_minute = 1 [(buf.validate.field).uint64.lt = 1440];", None),
     change("wire field removed, number reserved", PREFERENCES, "  string locale = 6;\n", "  reserved 6;\n", None),
     change("wire enum value renamed", COMMON, "CHANNEL_SMS = 2;", "CHANNEL_TEXT = 2;", None),
     change("wire file option changed", PREFERENCES, "package preferences.v1;",
@@ -184,6 +213,7 @@ SAFE_CHANGES: list[Change] = [
 AFTER_AUDIT_LOWERED_TO_NONE: list[Change] = [
     change("none topic field type changed", AUDIT, "string event_id = 1;", "int64 event_id = 1;", None),
     change("none topic field removed", AUDIT, "  google.protobuf.Struct details = 8;\n", "", None),
+    change("none topic rule tightened", AUDIT, ZONE_NAME_RULE, "(buf.validate.field).string.min_len = 3", None),
     change("none topic still keeps its partitions", AUDIT, "partitions: 12", "partitions: 6",
            "TOPIC_PARTITIONS_DECREASED"),
     # common.v1.Actor is now used by a NONE and a WIRE topic: WIRE decides.
@@ -348,6 +378,13 @@ TOPIC_RULE_CASES: list[TopicRuleCase] = [
     fires("TOPIC_CLEANUP_POLICY_CHANGED", "compact to delete", Edit(PREFERENCES, '"compact"', '"delete"')),
     fires("TOPIC_CLEANUP_POLICY_CHANGED", "default delete to compact",
           Edit(AUDIT, 'retention: "7d"', 'retention: "7d"\n    cleanup_policy: "compact"')),
+    fires("TOPIC_RULE_TIGHTENED", "email rule added to an unbound type used by a topic",
+          Edit(COMMON, "string id = 2;", "string id = 2 [(buf.validate.field).string.min_len = 1];")),
+    fires("TOPIC_RULE_TIGHTENED", "required oneof",
+          Edit(AUDIT, "  oneof change {\n", "  oneof change {\n    option (buf.validate.oneof).required = true;\n")),
+    quiet("TOPIC_RULE_TIGHTENED", "rule removed", Edit(AUDIT, f" [{ZONE_NAME_RULE}]", "")),
+    quiet("TOPIC_RULE_TIGHTENED", "ignore always",
+          Edit(AUDIT, ZONE_NAME_RULE, "(buf.validate.field) = {string: {min_len: 5} ignore: IGNORE_ALWAYS}")),
     quiet("TOPIC_CLEANUP_POLICY_CHANGED", "default delete spelled out",
           Edit(AUDIT, 'retention: "7d"', 'retention: "7d"\n    cleanup_policy: "delete"')),
 ]

@@ -111,6 +111,7 @@ def copy_registry(destination: Path, source: Path = FIXTURE_REGISTRY) -> Path:
         for name in ("buf.yaml", "contracts.toml"):
             shutil.copy2(source / name, destination / name)
         shutil.copytree(source / "proto", destination / "proto")
+        shutil.copytree(source / "third_party", destination / "third_party")
         return destination
     return Path(shutil.copytree(source, destination))
 
@@ -558,6 +559,209 @@ def test_hand_edits_are_detected_and_undone(baseline: Generated, tmp_path: Path,
 
     assert tree(generated.out) == expected
     assert "up to date" in gen_ok(generated.registry, generated.out, env).stderr
+
+
+# Incremental gen: after a change, only the packages whose inputs changed go through the plugins
+
+
+def recording_cache(directory: Path) -> Path:
+    """A cache whose protoc-gen-prost keeps each request it receives in directory/requests/, then
+    runs the real plugin: which files a gen handed to the plugins is then a fact to assert on."""
+    link_plugins(directory, (PROTOC_GEN_GO,))
+    real = real_tool_dir(PROTOC_GEN_PROST) / "bin" / PROTOC_GEN_PROST.name
+    requests = directory / "requests"
+    requests.mkdir(parents=True)
+    binary = directory / "tools" / f"{PROTOC_GEN_PROST.name}-{PROTOC_GEN_PROST.version}" / "bin" / PROTOC_GEN_PROST.name
+    binary.parent.mkdir(parents=True)
+    binary.write_text(
+        f'#!/bin/sh\nrequest=$(mktemp "{requests}/request.XXXXXX")\ntee "$request" | exec "{real}" "$@"\n',
+        encoding="utf-8",
+    )
+    binary.chmod(0o755)
+    return directory
+
+
+def plugin_targets(cache: Path) -> list[list[str]]:
+    """The files each recorded plugin request asked to generate, oldest request first; consumed."""
+    from google.protobuf.compiler import plugin_pb2
+
+    recorded = sorted((cache / "requests").iterdir(), key=lambda path: path.stat().st_mtime_ns)
+    targets = [
+        sorted(plugin_pb2.CodeGeneratorRequest.FromString(path.read_bytes()).file_to_generate) for path in recorded
+    ]
+    for path in recorded:
+        path.unlink()
+    return targets
+
+
+@dataclass(frozen=True)
+class Recorded:
+    generated: Generated
+    cache: Path
+    env: dict[str, str]
+
+
+@pytest.fixture
+def recorded(baseline: Generated, tmp_path: Path) -> Recorded:
+    """A copy of the baseline generated once more with a recording cache: its stamp is in place."""
+    generated = copy_of(baseline, tmp_path)
+    cache = recording_cache(tmp_path / "recording-cache")
+    env = contracts_env(cache)
+    assert "no changes" in gen_ok(generated.registry, generated.out, env).stderr
+    assert len(plugin_targets(cache)) == 1  # no stamp yet: one full run
+    return Recorded(generated, cache, env)
+
+
+def assert_same_as_full_gen(generated: Generated, tmp_path: Path) -> None:
+    """What an incremental gen left equals, byte for byte, a full gen from a cache of its own."""
+    fresh = tmp_path / "full"
+    gen_ok(generated.registry, fresh, contracts_env(fresh_cache(tmp_path / "full-cache")))
+    incremental, full = tree(generated.out), tree(fresh)
+    if incremental != full:
+        pytest.fail("incremental and full gen differ:\n" + readable_diff(full, incremental, ("full", "incremental")))
+
+
+def test_incremental_edit_hands_only_that_package_to_the_plugins(recorded: Recorded, tmp_path: Path) -> None:
+    generated = recorded.generated
+    before = snapshot(generated.out)
+    edit(generated.registry, *ADD_INVENTORY_FIELD)
+
+    result = gen_ok(generated.registry, generated.out, recorded.env)
+
+    assert plugin_targets(recorded.cache) == [["inventory/v1/inventory.proto"]]
+    assert "4 written, 0 deleted" in result.stderr, result.stderr
+    after = snapshot(generated.out)
+    assert changed({k: v[0] for k, v in before.items()}, {k: v[0] for k, v in after.items()}) == _package_files(
+        "inventory"
+    )
+    untouched = [name for name in before if name not in _package_files("inventory") and before[name][0] is not None]
+    assert [name for name in untouched if before[name] != after[name]] == [], "unchanged files keep their mtime"
+    assert_same_as_full_gen(generated, tmp_path)
+    assert "up to date" in gen_ok(generated.registry, generated.out, recorded.env).stderr
+
+
+def test_incremental_edit_of_an_imported_file_regenerates_its_importers(recorded: Recorded, tmp_path: Path) -> None:
+    generated = recorded.generated
+    edit(generated.registry, *ONE_FIELD_EDITS["shared-type"][:3])
+
+    gen_ok(generated.registry, generated.out, recorded.env)
+
+    # Every package importing shared.v1 (directly or not) sees other inputs; only shared's output changes.
+    assert plugin_targets(recorded.cache) == [
+        [
+            "alerts/v1/alerts.proto",
+            "inventory/v1/inventory.proto",
+            "orders/v1/orders.proto",
+            "shared/v1/shared.proto",
+        ]
+    ]
+    assert_same_as_full_gen(generated, tmp_path)
+
+
+NOTES_CONTRACT = """syntax = "proto3";
+
+package notes.v1;
+
+import "contracts/v1/options.proto";
+import "inventory/v1/inventory.proto";
+
+// NoteAdded attaches a note to a stock level.
+message NoteAdded {
+  option (contracts.v1.topic) = {name: "notes.added.v1" key: "id"};
+
+  // Id of the note.
+  string id = 1;
+  // The stock level it is about.
+  inventory.v1.StockLevel stock = 2;
+}
+"""
+
+
+def test_incremental_new_file_and_new_import(recorded: Recorded, tmp_path: Path) -> None:
+    generated = recorded.generated
+    before = tree(generated.out)
+    notes = generated.registry / "proto/notes/v1/notes.proto"
+    notes.parent.mkdir(parents=True)
+    notes.write_text(NOTES_CONTRACT, encoding="utf-8")
+
+    gen_ok(generated.registry, generated.out, recorded.env)
+
+    assert plugin_targets(recorded.cache) == [["notes/v1/notes.proto"]]
+    written = changed(before, tree(generated.out))
+    assert [name for name in written if "notes" not in name.split("/")] == sorted(
+        [f"python/{PYTHON_PACKAGE}/topics.py", "go/topics/topics.go", "rust/src/lib.rs", "rust/src/topics.rs"]
+    )
+    assert_same_as_full_gen(generated, tmp_path)
+
+    # An existing file that starts importing another: the importer is regenerated, not the imported.
+    edit(
+        generated.registry,
+        "proto/notes/v1/notes.proto",
+        'import "inventory',
+        'import "alerts/v1/alerts.proto";\nimport "inventory',
+    )
+    edit(
+        generated.registry,
+        "proto/notes/v1/notes.proto",
+        "  inventory.v1.StockLevel stock = 2;\n",
+        "  inventory.v1.StockLevel stock = 2;\n  // The alert raised.\n  alerts.v1.Alert alert = 3;\n",
+    )
+    gen_ok(generated.registry, generated.out, recorded.env)
+    assert plugin_targets(recorded.cache) == [["notes/v1/notes.proto"]]
+    assert_same_as_full_gen(generated, tmp_path)
+
+
+def test_incremental_deleted_file_takes_its_outputs_away(recorded: Recorded, tmp_path: Path) -> None:
+    generated = recorded.generated
+    (generated.registry / ALERTS).unlink()
+
+    result = gen_ok(generated.registry, generated.out, recorded.env)
+
+    assert plugin_targets(recorded.cache) == []  # nothing imported alerts: no plugin runs at all
+    assert not any("alerts" in name for name in tree(generated.out))
+    assert "0 deleted" not in result.stderr
+    assert_same_as_full_gen(generated, tmp_path)
+
+
+def test_incremental_regenerates_a_hand_edited_plugin_output(recorded: Recorded, tmp_path: Path) -> None:
+    generated = recorded.generated
+    expected = tree(generated.out)
+    edited = generated.out / "go" / "orders" / "v1" / "orders.pb.go"
+    edited.write_bytes(edited.read_bytes() + b"// edited by hand\n")
+
+    result = gen_ok(generated.registry, generated.out, recorded.env)
+
+    assert "1 written, 0 deleted" in result.stderr, result.stderr
+    assert plugin_targets(recorded.cache) == [["orders/v1/orders.proto"]]
+    assert tree(generated.out) == expected
+
+
+def test_incremental_check_lists_that_package_and_writes_nothing(recorded: Recorded) -> None:
+    generated = recorded.generated
+    edit(generated.registry, *ADD_INVENTORY_FIELD)
+    before = snapshot(generated.out)
+
+    result = gen(generated.registry, generated.out, recorded.env, "--check")
+
+    assert result.returncode == 1, result.stderr
+    assert sorted(result.stdout.splitlines()) == [f"stale: {name}" for name in _package_files("inventory")]
+    assert plugin_targets(recorded.cache) == [["inventory/v1/inventory.proto"]]
+    assert_same_snapshot(before, snapshot(generated.out))
+
+
+def test_build_output_inside_the_tree_keeps_a_gen_a_no_op(recorded: Recorded) -> None:
+    generated = recorded.generated
+    (generated.out / "python" / PYTHON_PACKAGE / "orders" / "__pycache__").mkdir()
+    (generated.out / "rust" / "target").mkdir()
+    (generated.out / "rust" / "Cargo.lock").write_text("# cargo\n", encoding="utf-8")
+    assert "up to date" in gen_ok(generated.registry, generated.out, recorded.env).stderr
+
+    # A file of our own kind in a directory of ours is not: it is deleted.
+    stray = generated.out / "go" / "orders" / "v1" / "stray.go"
+    stray.write_text("package ordersv1\n", encoding="utf-8")
+    result = gen_ok(generated.registry, generated.out, recorded.env)
+    assert "0 written, 1 deleted" in result.stderr, result.stderr
+    assert not stray.exists()
 
 
 # The golden tree compiles and its bindings pick the right key fields, in every language

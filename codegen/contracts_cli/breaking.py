@@ -16,7 +16,8 @@ from contracts_cli.config import RegistryRoot
 from contracts_cli.errors import ContractsError
 from contracts_cli.findings import Finding
 from contracts_cli.load import against_image, build_image, read_image
-from contracts_cli.model import COMPATIBILITY_LEVELS, Location, Registry, TopicBinding, build_registry
+from contracts_cli.model import COMPATIBILITY_LEVELS, Location, Message, Registry, TopicBinding, build_registry
+from contracts_cli.rule_changes import Tightening, tightened, tightened_on_new_field
 
 # Which buf category each compatibility level checks; `none` checks nothing.
 LEVEL_CATEGORY = {"wire": "WIRE", "wire_json": "WIRE_JSON", "source": "FILE"}
@@ -51,10 +52,13 @@ def breaking(root: RegistryRoot, against: str) -> list[Finding]:
     if buf_run.returncode not in (0, buf.BUF_FINDINGS_EXIT):
         raise ContractsError(f"buf breaking failed: {buf.first_error_line(stderr or stdout)}")
     levels = _CompatibilityLevels(previous, current)
+    # buf.yaml's breaking `ignore` (a vendored third_party/, say): the config above replaces buf.yaml's.
+    ignored = root.ignored_paths("breaking")
     findings = [
         finding
         for record in buf.json_lines(stdout)
         if (finding := levels.keep(record, categories, root, previous_root)) is not None
+        and not root.is_under(finding.path, ignored)
     ]
     findings.extend(f for check in TOPIC_RULES for f in check.check(previous, current))
     return sorted(set(findings))
@@ -257,3 +261,45 @@ def topic_cleanup_policy_changed(previous: Registry, current: Registry) -> Itera
                 "TOPIC_CLEANUP_POLICY_CHANGED",
                 f'cleanup_policy of topic "{after.name}" changed from {old} to {new}',
             )
+
+
+@topic_rule(
+    "TOPIC_RULE_TIGHTENED",
+    "Field rules only loosen: a record valid before stays valid, so no consumer dead-letters yesterday's data.",
+)
+def topic_rule_tightened(previous: Registry, current: Registry) -> Iterator[Finding]:
+    # Every type a topic carries (its message and the messages inside it), checked once however
+    # many topics share it; a topic at COMPATIBILITY_NONE (before or now) does not count.
+    topics_of: dict[str, list[str]] = {}
+    for before, after in _same_topics(previous, current):
+        if before.message != after.message or _stricter(before.compatibility, after.compatibility) == "none":
+            continue
+        for type_name in sorted(current.uses(after.message) & previous.uses(before.message)):
+            if type_name in current.messages and type_name in previous.messages:
+                topics_of.setdefault(type_name, []).append(after.name)
+    for type_name, topics in sorted(topics_of.items()):
+        old, new = previous.messages[type_name], current.messages[type_name]
+        for where, element, changes in _message_tightenings(old, new):
+            listed = ", ".join(f'"{topic}"' for topic in sorted(topics))
+            yield _at(
+                where,
+                "TOPIC_RULE_TIGHTENED",
+                f"the field rules of {element} got stricter ({'; '.join(c.describe() for c in changes)}): records "
+                f"of topic {listed} that were valid may now be refused or dead-lettered",
+            )
+
+
+def _message_tightenings(old: Message, new: Message) -> Iterator[tuple[Location, str, list[Tightening]]]:
+    """(where, what, changes) for the message's own rules, its oneofs' and its fields'."""
+    if changes := tightened(old.rules, new.rules):
+        yield new.location, new.full_name, changes
+    old_oneofs = dict(old.oneof_rules)
+    for name, rules in new.oneof_rules:
+        if changes := tightened(old_oneofs.get(name, ()), rules):
+            yield new.location, f"{new.full_name}.{name} (oneof)", changes
+    old_fields = {one.number: one for one in old.fields}
+    for one in new.fields:
+        before = old_fields.get(one.number)
+        changes = tightened(before.rules, one.rules) if before else tightened_on_new_field(one)
+        if changes:
+            yield one.location, f"{new.full_name}.{one.name}", changes

@@ -185,6 +185,7 @@ def topics(root: RootOption = Path("."), output_format: FormatOption = OutputFor
             "producers": list(topic.producers),
             "consumers": list(topic.consumers),
             "compatibility": topic.compatibility,
+            "validation": topic.validation,
         }
         for topic in registry.topics
     ]

@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -125,6 +126,34 @@ class RegistryRoot:
                 )
         return files
 
+    def ignored_paths(self, check: str) -> tuple[str, ...]:
+        """Root-relative paths buf.yaml leaves out of `check` ("lint" or "breaking"): the top-level
+        `ignore` and each module's own (buf v2 writes both relative to buf.yaml)."""
+        document = _buf_document(self.path / "buf.yaml")
+        sections = [document.get(check)]
+        sections += [module.get(check) for module in document.get("modules") or [] if isinstance(module, dict)]
+        paths: list[str] = []
+        for section in sections:
+            if isinstance(section, dict) and isinstance(section.get("ignore"), list):
+                paths.extend(str(path).strip("/") for path in section["ignore"])
+        return tuple(dict.fromkeys(paths))
+
+    def is_under(self, repo_path: str, paths: tuple[str, ...]) -> bool:
+        """Whether the root-relative `repo_path` is one of `paths` or inside one of them."""
+        return any(path in (".", "") or repo_path == path or repo_path.startswith(f"{path}/") for path in paths)
+
+    def module_file_names(self, repo_paths: tuple[str, ...]) -> list[str]:
+        """The module-relative names (as an image spells them) of the .proto files at or under `repo_paths`.
+
+        buf refuses a workspace where two modules hold the same module-relative name, so the
+        names are as exact as the paths they come from."""
+        names = []
+        for relative in self.proto_files():
+            if self.is_under(relative, repo_paths):
+                module = next((m for m in self.modules if m == "." or relative.startswith(f"{m}/")), ".")
+                names.append(relative if module == "." else relative.removeprefix(f"{module}/"))
+        return names
+
     @cached_property
     def content_hash(self) -> str:
         """A hash of everything buf compiles: equal hashes, equal images (and equal generated code).
@@ -154,6 +183,15 @@ def open_root(path: Path) -> RegistryRoot:
     if not buf_yaml.is_file():
         raise ContractsError(f"no buf.yaml in {path}: run from the registry root or pass --root DIR")
     return RegistryRoot(path=path, modules=_buf_modules(buf_yaml), settings=_read_settings(path / CONFIG_FILE))
+
+
+def _buf_document(buf_yaml: Path) -> dict[str, Any]:
+    """buf.yaml as a mapping ({} when unreadable: open_root reported that already)."""
+    try:
+        document = yaml.safe_load(buf_yaml.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _buf_modules(buf_yaml: Path) -> tuple[str, ...]:

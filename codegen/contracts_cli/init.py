@@ -1,6 +1,7 @@
 """`contracts init`: a new registry in an empty or existing git repository.
 
-Writes buf.yaml, contracts.toml, the CLI's own options.proto, a CI workflow and a README. Files
+Writes buf.yaml, contracts.toml, the CLI's own options.proto, protovalidate's validate.proto (in a
+buf module of its own, third_party/, outside lint and breaking), a CI workflow and a README. Files
 that are there already are left as they are (and reported as skipped); only an existing registry
 (buf.yaml or contracts.toml) is refused. Every name is checked and every file rendered before the
 first one is written, so a refusal leaves the directory untouched.
@@ -17,9 +18,10 @@ from contracts_cli.config import RegistryRoot
 from contracts_cli.errors import ContractsError
 from contracts_cli.findings import Finding
 from contracts_cli.generate.templates import render
-from contracts_cli.resources import cli_version, options_proto
+from contracts_cli.resources import cli_version, options_proto, validate_proto
 
 OPTIONS_PROTO = "proto/contracts/v1/options.proto"
+VALIDATE_PROTO = "third_party/buf/validate/validate.proto"
 WORKFLOW = ".github/workflows/contracts.yml"
 REGISTRY_FILES = ("buf.yaml", "contracts.toml")
 
@@ -127,6 +129,7 @@ def _render_files(directory: Path, names: PackageNames) -> dict[str, str]:
         "buf.yaml": render("init/buf.yaml.j2", **data),
         "contracts.toml": render("init/contracts.toml.j2", **data),
         OPTIONS_PROTO: options_proto().read_text(encoding="utf-8"),
+        VALIDATE_PROTO: validate_proto().read_text(encoding="utf-8"),
         WORKFLOW: render("init/workflow.yml.j2", **data),
         "README.md": render("init/README.md.j2", **data),
     }

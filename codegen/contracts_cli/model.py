@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +21,16 @@ from contracts_cli.config import RegistryRoot
 TOPIC_EXTENSION = "contracts.v1.topic"
 COMPATIBILITY_LEVELS = ("none", "wire", "wire_json", "source")  # weakest to strictest
 _COMPATIBILITY_BY_NUMBER = {0: "source", 1: "none", 2: "wire", 3: "wire_json", 4: "source"}
+VALIDATION_MODES = ("reject", "dlq", "off")  # the topic option's VALIDATION_* without the prefix
+_VALIDATION_BY_NUMBER = {0: "reject", 1: "reject", 2: "dlq", 3: "off"}
+
+# protovalidate's rules: a file the registry vendors (third_party/) but does not own. Generated
+# packages take its code from elsewhere (Go and Rust from protovalidate's own packages).
+PROTOVALIDATE_FILE = "buf/validate/validate.proto"
+PROTOVALIDATE_PACKAGE = "buf.validate"
+# (buf.validate.message), (buf.validate.oneof) and (buf.validate.field) share this field number.
+_RULES_NUMBER = 1159
+_RULES_TAG = bytes([_RULES_NUMBER << 3 & 0x7F | 0x80 | 2, _RULES_NUMBER << 3 >> 7])
 
 # Field numbers inside descriptor.proto, used to address SourceCodeInfo locations.
 _FILE_MESSAGES, _FILE_ENUMS = 4, 5
@@ -58,6 +68,12 @@ def consumer_group(principal: str) -> str:
     return normalize_principal(principal).split(":", 1)[1]
 
 
+# protovalidate rules as flat (path, value) pairs in declaration order: `("string.min_len", 1)`,
+# `("required", True)`, `("repeated.items.string.email", True)`, `("cel", (("id", "expression"), ...))`.
+# Durations and timestamps are nanoseconds, enums their value names: plain values to compare.
+Rules = tuple[tuple[str, Any], ...]
+
+
 @dataclass(frozen=True)
 class Location:
     path: str
@@ -84,6 +100,7 @@ class Field:
     # Tells "unset" from the default value (proto3 `optional`, proto2 `optional`, editions EXPLICIT):
     # generated code then holds an option/pointer where it would hold the value.
     explicit_presence: bool = False
+    rules: Rules = ()  # (buf.validate.field)
 
     @property
     def is_map(self) -> bool:
@@ -116,6 +133,7 @@ class TopicBinding:
     consumers: tuple[str, ...]
     compatibility: str
     location: Location
+    validation: str = "reject"  # one of VALIDATION_MODES
 
     @property
     def retention_ms(self) -> int | None:
@@ -143,6 +161,8 @@ class Message:
     parent: str | None  # full name of the enclosing message, for nested types
     topic: TopicBinding | None
     is_map_entry: bool = False
+    rules: Rules = ()  # (buf.validate.message)
+    oneof_rules: tuple[tuple[str, Rules], ...] = ()  # (oneof name, its (buf.validate.oneof))
 
     def field_named(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -159,6 +179,11 @@ class ProtoFile:
     syntax: str = "proto3"  # "proto2", "proto3" or "editions"
     edition: str = ""  # "2023", "2024" for editions files
     syntax_location: Location | None = None  # the syntax or edition statement
+
+    @property
+    def vendored(self) -> bool:
+        """protovalidate's rules, which the registry carries but every generated package takes from elsewhere."""
+        return self.name == PROTOVALIDATE_FILE
 
 
 @dataclass(frozen=True)
@@ -189,8 +214,13 @@ class Registry:
         return seen
 
     def local_files(self) -> Iterator[ProtoFile]:
-        """Files of the registry itself, without google/protobuf imports."""
-        return (f for f in self.files.values() if not f.name.startswith("google/protobuf/"))
+        """Files of the registry itself, without google/protobuf imports and protovalidate's rules."""
+        return (f for f in self.files.values() if not f.name.startswith("google/protobuf/") and not f.vendored)
+
+    @cached_property
+    def uses_field_rules(self) -> bool:
+        """Whether a contract imports protovalidate's rules (generated packages then need its code)."""
+        return any(PROTOVALIDATE_FILE in f.dependencies for f in self.local_files())
 
 
 def _referenced_types(fields: Iterable[Field]) -> Iterator[str]:
@@ -222,11 +252,12 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 def _build_registry(descriptors: descriptor_pb2.FileDescriptorSet, root: RegistryRoot) -> Registry:
     topic_reader = _TopicOptionReader(descriptors)
+    rules_reader = _RulesReader(descriptors)
     files: dict[str, ProtoFile] = {}
     messages: dict[str, Message] = {}
     enums: dict[str, Enum] = {}
     for file_proto in descriptors.file:
-        builder = _FileBuilder(file_proto, root.repo_path(file_proto.name), topic_reader)
+        builder = _FileBuilder(file_proto, root.repo_path(file_proto.name), topic_reader, rules_reader)
         builder.build()
         messages.update(builder.messages)
         enums.update(builder.enums)
@@ -291,7 +322,91 @@ class _TopicOptionReader:
             "producers": tuple(topic.producers),
             "consumers": tuple(topic.consumers),
             "compatibility": _COMPATIBILITY_BY_NUMBER.get(int(topic.compatibility), "source"),
+            # An older options.proto has no `validation`: its topics keep the default.
+            "validation": _VALIDATION_BY_NUMBER.get(int(getattr(topic, "validation", 0)), "reject"),
         }
+
+
+class _RulesReader:
+    """Reads protovalidate's options (`(buf.validate.field)` and the message and oneof ones) into Rules.
+
+    As for the topic option, the schema is the registry's own copy of validate.proto, in a pool
+    that holds only that file and its imports; a registry without it has no rules to read.
+    """
+
+    def __init__(self, descriptors: descriptor_pb2.FileDescriptorSet) -> None:
+        self._classes: dict[str, Any] = {}
+        self._extensions: dict[str, Any] = {}
+        by_name = {file_proto.name: file_proto for file_proto in descriptors.file}
+        declaring = by_name.get(PROTOVALIDATE_FILE)
+        if declaring is None or declaring.package != PROTOVALIDATE_PACKAGE:
+            return
+        pool = descriptor_pool.DescriptorPool()
+        for file_proto in _with_imports_first(declaring, by_name):
+            pool.Add(file_proto)
+        for kind, options in (("message", "MessageOptions"), ("oneof", "OneofOptions"), ("field", "FieldOptions")):
+            try:
+                self._extensions[kind] = pool.FindExtensionByName(f"{PROTOVALIDATE_PACKAGE}.{kind}")
+            except KeyError:
+                continue
+            options_type = pool.FindMessageTypeByName(f"google.protobuf.{options}")
+            self._classes[kind] = message_factory.GetMessageClass(options_type)
+
+    def read(self, kind: str, options: Any) -> Rules:
+        """The rules in `options` (a MessageOptions, OneofOptions or FieldOptions) of `kind`."""
+        extension = self._extensions.get(kind)
+        if extension is None:
+            return ()
+        serialized = options.SerializeToString()
+        if _RULES_TAG not in serialized:
+            return ()  # most elements carry no rules: skip parsing their options again
+        parsed = self._classes[kind].FromString(serialized)
+        if not parsed.HasExtension(extension):
+            return ()
+        return tuple(_flatten_rules(parsed.Extensions[extension], ""))
+
+
+_NANOS = 1_000_000_000
+# Rule values that are messages, read as plain values: a CEL rule as (id, expression) (its message text
+# is left out: rewording it changes no record's fate), durations and timestamps as nanoseconds.
+_REPEATED_RULES: dict[str, Callable[[Any], Any]] = {
+    "buf.validate.Rule": lambda rule: (rule.id, rule.expression),
+    "buf.validate.MessageOneofRule": lambda rule: (tuple(rule.fields), rule.required),
+    "google.protobuf.Duration": lambda value: value.seconds * _NANOS + value.nanos,
+    "google.protobuf.Timestamp": lambda value: value.seconds * _NANOS + value.nanos,
+    "google.protobuf.FieldMask": lambda value: tuple(value.paths),
+}
+
+
+def _flatten_rules(rules: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    for descriptor, value in rules.ListFields():
+        name = f"[{descriptor.full_name}]" if descriptor.is_extension else descriptor.name
+        path = f"{prefix}{name}"
+        message_type = descriptor.message_type
+        if message_type is not None and message_type.full_name in _REPEATED_RULES:
+            read = _REPEATED_RULES[message_type.full_name]
+            yield path, tuple(read(item) for item in value) if _is_repeated(descriptor) else read(value)
+        elif message_type is not None:
+            if _is_repeated(descriptor):
+                yield path, tuple(tuple(_flatten_rules(item, "")) for item in value)
+            else:
+                yield from _flatten_rules(value, f"{path}.")
+        elif descriptor.enum_type is not None:
+            names = descriptor.enum_type.values_by_number
+            if _is_repeated(descriptor):
+                yield path, tuple(_enum_name(names, item) for item in value)
+            else:
+                yield path, _enum_name(names, value)
+        else:
+            yield path, tuple(value) if _is_repeated(descriptor) else value
+
+
+def _enum_name(names: Mapping[int, Any], number: int) -> str | int:
+    return str(names[number].name) if number in names else number
+
+
+def _is_repeated(descriptor: Any) -> bool:
+    return bool(descriptor.is_repeated)
 
 
 def _declares_topic_extension(file_proto: descriptor_pb2.FileDescriptorProto) -> bool:
@@ -329,10 +444,17 @@ def _varint(value: int) -> bytes:
 
 
 class _FileBuilder:
-    def __init__(self, file_proto: descriptor_pb2.FileDescriptorProto, path: str, topics: _TopicOptionReader) -> None:
+    def __init__(
+        self,
+        file_proto: descriptor_pb2.FileDescriptorProto,
+        path: str,
+        topics: _TopicOptionReader,
+        rules: _RulesReader,
+    ) -> None:
         self.file_proto = file_proto
         self.path = path
         self.topics = topics
+        self.rules = rules
         self.messages: dict[str, Message] = {}
         self.enums: dict[str, Enum] = {}
         self.locations = {tuple(loc.path): loc for loc in file_proto.source_code_info.location}
@@ -407,6 +529,12 @@ class _FileBuilder:
             parent=parent,
             topic=topic,
             is_map_entry=proto.options.map_entry,
+            rules=self.rules.read("message", proto.options) if proto.HasField("options") else (),
+            oneof_rules=tuple(
+                (oneof.name, self.rules.read("oneof", oneof.options))
+                for oneof in proto.oneof_decl
+                if oneof.HasField("options") and self.rules.read("oneof", oneof.options)
+            ),
         )
 
     def _field(
@@ -453,6 +581,7 @@ class _FileBuilder:
             map_value=map_value,
             group=group,
             explicit_presence=self._explicit_presence(proto, kind, map_value is not None, presence),
+            rules=self.rules.read("field", proto.options) if proto.HasField("options") else (),
         )
 
     def _explicit_presence(

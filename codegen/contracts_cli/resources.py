@@ -22,6 +22,7 @@ _CHECKOUT = Path(__file__).resolve().parents[2]
 _CHECKOUT_PATHS = {
     "templates": "templates",
     "options.proto": "proto/contracts/v1/options.proto",
+    "validate.proto": "third_party/buf/validate/validate.proto",
     "runtime/python": "runtime/python",
     "runtime/go": "runtime/go",
     "runtime/rust": "runtime/rust",
@@ -48,6 +49,11 @@ def templates_dir() -> Path:
 def options_proto() -> Path:
     """The CLI's own proto/contracts/v1/options.proto: what `init` writes and `lint` compares with."""
     return data_path("options.proto")
+
+
+def validate_proto() -> Path:
+    """protovalidate's buf/validate/validate.proto, which `init` vendors into new registries."""
+    return data_path("validate.proto")
 
 
 @cache

@@ -17,6 +17,12 @@ from contracts_cli.toolchain import GO_DIRECTIVE, PROTOBUF_GO_VERSION
 
 NAME = "go"
 PROTOBUF_GO_MODULE = "google.golang.org/protobuf"
+# protovalidate's rules as Buf publishes them for Go (validate.proto's go_package is in this module):
+# the contracts' .pb.go files import it, and buf.build/go/protovalidate reads the rules through it, so
+# the generated module must not register a second copy of buf/validate/validate.proto.
+PROTOVALIDATE_GO_MODULE = "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go"
+# The topic option's `validation` -> the runtime's ValidationMode constant.
+_VALIDATION_MODES = {"reject": "ValidationReject", "dlq": "ValidationDLQ", "off": "ValidationOff"}
 
 # Which runtime key helper takes a field of each kind, and the conversion it needs.
 _KEY_HELPERS = {
@@ -67,13 +73,14 @@ class GoRequirement:
 
 
 def render_package(registry: Registry, settings: Settings, files: GeneratedFiles) -> None:
+    _drop_vendored(registry, files)
     topics, imports = _go_topics(registry, settings)
     files[f"{NAME}/topics/topics.go"] = render("go/topics.go.j2", topics=topics, imports=imports).encode()
     runtime = vendor.runtime_sources("go")
     if settings.go.vendors_runtime:
         _vendor_runtime(files, runtime)
     go_directive, runtime_requirements = _parse_go_mod(_runtime_file("go.mod"))
-    requirements = _requirements(settings, runtime_requirements)
+    requirements = _requirements(settings, runtime_requirements, registry.uses_field_rules)
     files[f"{NAME}/go.mod"] = render(
         "go/go.mod.j2",
         go=settings.go,
@@ -82,6 +89,14 @@ def render_package(registry: Registry, settings: Settings, files: GeneratedFiles
         indirect=[r for r in requirements if r.indirect],
     ).encode()
     files[f"{NAME}/go.sum"] = _go_sum(render("go/go.sum"), _runtime_file("go.sum"))
+
+
+def _drop_vendored(registry: Registry, files: GeneratedFiles) -> None:
+    """protoc-gen-go wrote protovalidate's own validate.pb.go (a target of the image): its package is
+    imported from PROTOVALIDATE_GO_MODULE instead."""
+    for proto_file in registry.files.values():
+        if proto_file.vendored:
+            files.pop(f"{NAME}/{proto_file.name.removesuffix('.proto')}.pb.go", None)
 
 
 def _runtime_file(name: str) -> str:
@@ -126,12 +141,15 @@ def _parse_go_mod(text: str) -> tuple[str, list[GoRequirement]]:
     return directive, requirements
 
 
-def _requirements(settings: Settings, runtime_requirements: list[GoRequirement]) -> list[GoRequirement]:
+def _requirements(
+    settings: Settings, runtime_requirements: list[GoRequirement], field_rules: bool = False
+) -> list[GoRequirement]:
     """The generated module's requirements, as `go mod tidy` would list them.
 
     Vendored, the runtime's own requirements are the module's (same direct/indirect split); with a
     local runtime module, its requirements are all indirect. Either way protobuf is direct, at the
-    newer of the runtime's version and protoc-gen-go's."""
+    newer of the runtime's version and protoc-gen-go's, and so is protovalidate's Go package when a
+    contract carries field rules (its .pb.go imports it), at the runtime's version."""
     by_path: dict[str, GoRequirement] = {}
     for requirement in runtime_requirements:
         indirect = requirement.indirect or not settings.go.vendors_runtime
@@ -139,6 +157,14 @@ def _requirements(settings: Settings, runtime_requirements: list[GoRequirement])
     protobuf = by_path.get(PROTOBUF_GO_MODULE)
     protobuf_version = max(PROTOBUF_GO_VERSION, protobuf.version if protobuf else "", key=_version_key)
     by_path[PROTOBUF_GO_MODULE] = GoRequirement(PROTOBUF_GO_MODULE, protobuf_version, False)
+    rules_module = by_path.get(PROTOVALIDATE_GO_MODULE)
+    if field_rules:
+        if rules_module is None:
+            raise ContractsError(
+                f"the contracts carry field rules, but the Go runtime does not require {PROTOVALIDATE_GO_MODULE}: "
+                "upgrade the contracts CLI"
+            )
+        by_path[PROTOVALIDATE_GO_MODULE] = GoRequirement(PROTOVALIDATE_GO_MODULE, rules_module.version, False)
     if not settings.go.vendors_runtime:
         runtime_module = settings.go.runtime_module
         by_path[runtime_module] = GoRequirement(runtime_module, settings.go.runtime_version, False)
@@ -215,4 +241,5 @@ def _literals(binding: TopicBinding) -> dict[str, str]:
         "producers": "[]string{" + ", ".join(_go_string(p) for p in binding.producers) + "}",
         "consumers": "[]string{" + ", ".join(_go_string(c) for c in binding.consumers) + "}",
         "compatibility": _go_string(binding.compatibility),
+        "validation": f"contracts.{_VALIDATION_MODES[binding.validation]}",
     }

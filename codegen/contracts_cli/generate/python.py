@@ -10,12 +10,12 @@ from typing import Any
 
 from contracts_cli.config import Settings
 from contracts_cli.errors import ContractsError
-from contracts_cli.generate.files import GeneratedFiles
+from contracts_cli.generate.files import GeneratedFiles, is_kept
 from contracts_cli.generate.names import PYTHON_KEYWORDS, topic_constant
 from contracts_cli.generate.templates import render
 from contracts_cli.generate.tools import protoc_wrapper
 from contracts_cli.generate.vendor import runtime_sources
-from contracts_cli.model import Registry, TopicBinding
+from contracts_cli.model import ProtoFile, Registry, TopicBinding
 
 NAME = "python"
 PYTHON_RUNTIMES = ("protobuf", "betterproto")
@@ -29,6 +29,7 @@ RUNTIME_REQUIREMENTS = (
     "confluent-kafka>=2.13.0,<3",
     "prometheus-client>=0.20.0,<1",
     "opentelemetry-api>=1.20.0,<2",
+    "protovalidate>=2.1.0,<3",
 )
 
 
@@ -75,7 +76,9 @@ def render_package(registry: Registry, settings: Settings, files: GeneratedFiles
     package_dir = f"{NAME}/{package}"
     betterproto = settings.python.runtime == "betterproto"
     if not betterproto:
-        source_roots = {f.name.split("/", 1)[0] for f in registry.local_files()}
+        # protovalidate's buf/validate/validate_pb2.py goes under the package too: the contracts'
+        # modules import it, and the protovalidate distribution does not ship it.
+        source_roots = {f.name.split("/", 1)[0] for f in _generated(registry)}
         _prefix_imports(files, package_dir, package, source_roots)
     _add_init_files(files, package_dir)
     topics, imports = _python_topics(registry, package, betterproto)
@@ -154,7 +157,13 @@ def _literals(binding: TopicBinding) -> dict[str, str]:
         "producers": repr(tuple(binding.producers)),
         "consumers": repr(tuple(binding.consumers)),
         "compatibility": repr(binding.compatibility),
+        "validation": repr(binding.validation),
     }
+
+
+def _generated(registry: Registry) -> list[ProtoFile]:
+    """The files protoc writes modules for: the registry's own and the protovalidate rules they import."""
+    return [f for f in registry.files.values() if f.vendored or not f.name.startswith("google/protobuf/")]
 
 
 def _betterproto_plugin() -> Path:
@@ -173,9 +182,13 @@ def _prefix_imports(files: GeneratedFiles, package_dir: str, package: str, sourc
     Python packages and collide with anything of the same name (`email` is in the stdlib).
     """
     roots = "|".join(sorted(re.escape(r) for r in source_roots))
-    import_line = re.compile(rf"^(from|import) ({roots})(\.| )", re.MULTILINE)
+    # The well-known types stay where protobuf installs them, even when the registry has a google/ directory.
+    import_line = re.compile(rf"^(from|import) (?!google\.protobuf[. ])({roots})(\.| )", re.MULTILINE)
     module_name = re.compile(rf"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')({roots})\.")
     for name, content in files.items():
+        # Kept files are last run's output, already moved: their package's inputs did not change.
+        if is_kept(content):
+            continue
         if name.startswith(package_dir + "/") and name.endswith(("_pb2.py", "_pb2.pyi")):
             text = import_line.sub(rf"\1 {package}.\2\3", content.decode())
             files[name] = module_name.sub(rf"\1{package}.\2.", text).encode()

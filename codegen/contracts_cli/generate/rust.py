@@ -9,7 +9,7 @@ from typing import Any
 from contracts_cli.config import Settings
 from contracts_cli.generate import vendor
 from contracts_cli.generate.files import GeneratedFiles
-from contracts_cli.generate.names import rust_ident, rust_upper_camel, topic_constant
+from contracts_cli.generate.names import RUST_KEYWORDS, rust_ident, rust_upper_camel, topic_constant
 from contracts_cli.generate.templates import render
 from contracts_cli.generate.tools import PROTOC_GEN_PROST
 from contracts_cli.model import Field, Registry, TopicBinding
@@ -18,6 +18,10 @@ from contracts_cli.toolchain import PROST_VERSION
 NAME = "rust"
 # The vendored runtime crate, a path dependency inside generated/rust (left out of the outer package).
 VENDORED_CRATE_DIR = "contracts-runtime"
+# protovalidate's own types, which the runtime's `validate` feature brings (prost-protovalidate).
+PROTOVALIDATE_EXTERN = "extern_path=.buf.validate=::prost_protovalidate::types"
+# The topic option's `validation` -> the runtime's Validation variant.
+_VALIDATION_MODES = {"reject": "Reject", "dlq": "Dlq", "off": "Off"}
 
 _KEY_HELPERS = {
     "string": "key::string(&m.{field})",
@@ -46,15 +50,21 @@ class RustTopic:
     key_expression: str  # a closure body over `m`, or "" for no key
     literals: dict[str, str]
     doc: str
+    # The FILE_DESCRIPTOR_SET constants of the packages that define the message and what it imports,
+    # where the runtime reads the field rules from (feature `validate`).
+    descriptor_sets: tuple[str, ...] = ()
 
 
 def plugins(registry: Registry, settings: Settings) -> list[dict[str, Any]]:
     # BTreeMap keeps map fields in key order, so encodings match Go's and Python's deterministic output.
+    # file_descriptor_set: each package's FILE_DESCRIPTOR_SET, for the runtime's field rules.
     # strategy all: prost writes one file per proto package, whichever directories its files are in.
-    return [{"local": str(PROTOC_GEN_PROST.ensure()), "out": f"{NAME}/src", "opt": ["btree_map=."], "strategy": "all"}]
+    options = ["btree_map=.", "file_descriptor_set", PROTOVALIDATE_EXTERN]
+    return [{"local": str(PROTOC_GEN_PROST.ensure()), "out": f"{NAME}/src", "opt": options, "strategy": "all"}]
 
 
 def render_package(registry: Registry, settings: Settings, files: GeneratedFiles) -> None:
+    _drop_vendored(registry, files)
     modules = _module_tree(registry)
     topics = [_rust_topic(registry, binding) for binding in registry.topics]
     files[f"{NAME}/src/lib.rs"] = render("rust/lib.rs.j2", modules=modules).encode()
@@ -80,21 +90,66 @@ def render_package(registry: Registry, settings: Settings, files: GeneratedFiles
 
 def _module_tree(registry: Registry) -> list[RustModule]:
     top = RustModule("crate")
-    first_file: dict[str, str] = {}
-    for proto_file in registry.local_files():
-        first_file.setdefault(proto_file.package, proto_file.name)
-    for package in sorted(first_file):
-        name = first_file[package]
-        directory = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+    for package in sorted({proto_file.package for proto_file in registry.local_files()}):
         node = top
-        for part in package.split("."):
-            child = next((c for c in node.children if c.name == rust_ident(part)), None)
+        for part in _prost_module_path(package):
+            child = next((c for c in node.children if c.name == part), None)
             if child is None:
-                child = RustModule(rust_ident(part))
+                child = RustModule(part)
                 node.children.append(child)
             node = child
-        node.include = f"{directory}{package}.rs"
+        node.include = _prost_output(package)
     return top.children
+
+
+# Keywords that cannot be raw identifiers: prost appends an underscore to them instead.
+_NOT_RAW = frozenset({"self", "super", "Self", "extern", "crate"})
+
+
+def _prost_module_path(package: str) -> list[str]:
+    """The modules prost nests a package's types in (`google.type` -> `google`, `r#type`); its
+    generated code names other packages by these, so lib.rs must declare the same ones."""
+    parts = []
+    for part in package.split("."):
+        if part in _NOT_RAW:
+            parts.append(f"{part}_")
+        else:
+            parts.append(f"r#{part}" if part in RUST_KEYWORDS else part)
+    return parts
+
+
+def _prost_output(package: str) -> str:
+    """Where protoc-gen-prost writes a package (below its out dir): its module path as directories,
+    whatever directory the package's files are in, then the package name (`google/r#type/google.type.rs`)."""
+    return "/".join([*_prost_module_path(package), f"{package}.rs"])
+
+
+def _drop_vendored(registry: Registry, files: GeneratedFiles) -> None:
+    """prost wrote a module for protovalidate's package (a target of the image): the runtime's
+    prost-protovalidate has those types, and extern_path points references there."""
+    for package in {f.package for f in registry.files.values() if f.vendored}:
+        for name in [name for name in files if name.startswith(f"{NAME}/src/") and name.endswith(f"/{package}.rs")]:
+            del files[name]
+        files.pop(f"{NAME}/src/{package}.rs", None)
+
+
+def _descriptor_sets(registry: Registry, message_file: str) -> tuple[str, ...]:
+    """`crate::<package>::FILE_DESCRIPTOR_SET` for the message's package and every package it imports,
+    transitively, except protovalidate's and the well-known types (the runtime brings those)."""
+    local = {f.name: f for f in registry.local_files()}
+    packages: set[str] = set()
+    pending, seen = [message_file], set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in local:
+            continue
+        seen.add(name)
+        packages.add(local[name].package)
+        pending.extend(local[name].dependencies)
+    return tuple(
+        "crate::" + "::".join(rust_ident(part) for part in package.split(".")) + "::FILE_DESCRIPTOR_SET"
+        for package in sorted(packages)
+    )
 
 
 def _rust_topic(registry: Registry, binding: TopicBinding) -> RustTopic:
@@ -108,12 +163,28 @@ def _rust_topic(registry: Registry, binding: TopicBinding) -> RustTopic:
         key_expression=_key_expression(key_field) if key_field else "",
         literals=_literals(binding),
         doc=" ".join(message.comment.split()),
+        descriptor_sets=_descriptor_sets(registry, message.file),
     )
 
 
 def _key_expression(key_field: Field) -> str:
+    if key_field.explicit_presence:
+        return _presence_key_expression(key_field)
     template = "key::int(i64::from(m.{field}))" if key_field.kind == "enum" else _KEY_HELPERS[key_field.type_name]
     return template.format(field=rust_ident(key_field.name))
+
+
+def _presence_key_expression(key_field: Field) -> str:
+    """A field with presence is an `Option` in prost; its accessor method gives the value or the
+    default, as the other languages' getters do (the TOPIC_KEY_PRESENCE rule refuses such keys today)."""
+    accessor = f"m.{rust_ident(key_field.name)}()"
+    if key_field.kind == "enum":
+        return f"key::int(i64::from({accessor} as i32))"  # the accessor returns the enum, not its i32
+    if key_field.type_name in ("string", "bytes"):
+        template = _KEY_HELPERS[key_field.type_name].replace("&m.{field}", "{field}")
+    else:
+        template = _KEY_HELPERS[key_field.type_name].replace("m.{field}", "{field}")
+    return template.format(field=accessor)
 
 
 def _rust_str(text: str) -> str:
@@ -137,4 +208,5 @@ def _literals(binding: TopicBinding) -> dict[str, str]:
         "producers": "&[" + ", ".join(_rust_str(p) for p in binding.producers) + "]",
         "consumers": "&[" + ", ".join(_rust_str(c) for c in binding.consumers) + "]",
         "compatibility": _rust_str(binding.compatibility),
+        "validation": f"Validation::{_VALIDATION_MODES[binding.validation]}",
     }

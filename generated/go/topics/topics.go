@@ -29,6 +29,7 @@ var AuditEventsV1 = contracts.Topic[*auditv1.AuditEvent]{
 		Consumers:         []string{"svc-audit-log", "svc-search"},
 		Compatibility:     "source",
 	},
+	Validation: contracts.ValidationDLQ,
 }
 
 // EmailDispatchV1 carries email.v1.EmailMessage records on topic "email.dispatch.v1".
@@ -49,6 +50,7 @@ var EmailDispatchV1 = contracts.Topic[*emailv1.EmailMessage]{
 		Consumers:         []string{"svc-mailer"},
 		Compatibility:     "wire_json",
 	},
+	Validation: contracts.ValidationReject,
 }
 
 // MarketingAudienceV1 carries marketing.v1.AudienceMember records on topic "marketing.audience.v1".
@@ -69,6 +71,7 @@ var MarketingAudienceV1 = contracts.Topic[*marketingv1.AudienceMember]{
 		Consumers:         []string{"svc-marketing-email"},
 		Compatibility:     "wire",
 	},
+	Validation: contracts.ValidationReject,
 }
 
 // PreferencesChangedV1 carries preferences.v1.PreferenceChanged records on topic "preferences.changed.v1".
@@ -89,4 +92,5 @@ var PreferencesChangedV1 = contracts.Topic[*preferencesv1.PreferenceChanged]{
 		Consumers:         []string{"svc-mailer", "svc-notifier"},
 		Compatibility:     "wire",
 	},
+	Validation: contracts.ValidationReject,
 }

@@ -33,6 +33,7 @@ AUDIT_EVENTS_V1: Topic[_audit_v1_audit_pb2.AuditEvent] = Topic(
         producers=('User:svc-dns', 'svc-zones'),
         consumers=('svc-audit-log', 'svc-search'),
         compatibility='source',
+        validation='dlq',
     ),
 )
 """AuditEvent records one change to a customer resource."""
@@ -51,6 +52,7 @@ EMAIL_DISPATCH_V1: Topic[_email_v1_email_pb2.EmailMessage] = Topic(
         producers=('svc-billing', 'svc-accounts'),
         consumers=('svc-mailer',),
         compatibility='wire_json',
+        validation='reject',
     ),
 )
 """EmailMessage asks the mail dispatcher to send one transactional email."""
@@ -69,6 +71,7 @@ MARKETING_AUDIENCE_V1: Topic[_marketing_v1_audience_member_pb2.AudienceMember] =
         producers=('svc-preferences-marketing',),
         consumers=('svc-marketing-email',),
         compatibility='wire',
+        validation='reject',
     ),
 )
 """AudienceMember is the marketing email system's view of one person: whether
@@ -89,6 +92,7 @@ PREFERENCES_CHANGED_V1: Topic[_preferences_v1_preferences_pb2.PreferenceChanged]
         producers=('svc-accounts',),
         consumers=('svc-mailer', 'svc-notifier'),
         compatibility='wire',
+        validation='reject',
     ),
 )
 """PreferenceChanged says that a person changed how they want to be reached.

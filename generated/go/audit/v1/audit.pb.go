@@ -7,6 +7,7 @@
 package auditv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "example.com/registry/gen/common/v1"
 	_ "example.com/registry/gen/contracts/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -170,7 +171,7 @@ func (*AuditEvent_SettingChanged_) isAuditEvent_Change() {}
 // ZoneDeleted carries what is left to know about a deleted zone.
 type AuditEvent_ZoneDeleted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The zone's domain name at deletion time.
+	// The zone's domain name at deletion time; a deleted zone is always named.
 	ZoneName string `protobuf:"bytes,1,opt,name=zone_name,json=zoneName,proto3" json:"zone_name,omitempty"`
 	// Whether the deletion can still be undone.
 	Soft bool `protobuf:"varint,2,opt,name=soft,proto3" json:"soft,omitempty"`
@@ -299,7 +300,7 @@ var File_audit_v1_audit_proto protoreflect.FileDescriptor
 
 const file_audit_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x14audit/v1/audit.proto\x12\baudit.v1\x1a\x16common/v1/common.proto\x1a\x1acontracts/v1/options.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x06\n" +
+	"\x14audit/v1/audit.proto\x12\baudit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16common/v1/common.proto\x1a\x1acontracts/v1/options.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x06\n" +
 	"\n" +
 	"AuditEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
@@ -313,18 +314,18 @@ const file_audit_v1_audit_proto_rawDesc = "" +
 	"\adetails\x18\b \x01(\v2\x17.google.protobuf.StructR\adetails\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aa\n" +
-	"\vZoneDeleted\x12\x1b\n" +
-	"\tzone_name\x18\x01 \x01(\tR\bzoneName\x12\x12\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aj\n" +
+	"\vZoneDeleted\x12$\n" +
+	"\tzone_name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bzoneName\x12\x12\n" +
 	"\x04soft\x18\x02 \x01(\bR\x04soft\x12!\n" +
 	"\frecord_count\x18\x03 \x01(\rR\vrecordCount\x1ad\n" +
 	"\x0eSettingChanged\x12\x18\n" +
 	"\asetting\x18\x01 \x01(\tR\asetting\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
-	"\tnew_value\x18\x03 \x01(\tR\bnewValue:f\x82\xb5\x18b\n" +
+	"\tnew_value\x18\x03 \x01(\tR\bnewValue:h\x82\xb5\x18d\n" +
 	"\x0faudit.events.v1\x12\azone_id\x18\f \x03*\x027d:\n" +
 	"team-auditB\fUser:svc-dnsB\tsvc-zonesJ\rsvc-audit-logJ\n" +
-	"svc-searchB\b\n" +
+	"svc-searchX\x02B\b\n" +
 	"\x06changeb\x06proto3"
 
 var (

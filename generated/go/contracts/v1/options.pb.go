@@ -84,6 +84,65 @@ func (Compatibility) EnumDescriptor() ([]byte, []int) {
 	return file_contracts_v1_options_proto_rawDescGZIP(), []int{0}
 }
 
+// Validation says where a topic's field rules (protovalidate, `buf.validate`)
+// are enforced by the generated clients.
+type Validation int32
+
+const (
+	// The default: the same as VALIDATION_REJECT.
+	Validation_VALIDATION_UNSPECIFIED Validation = 0
+	// Producers refuse an invalid message (nothing is sent); consumers
+	// dead-letter an invalid record with reason `validation`.
+	Validation_VALIDATION_REJECT Validation = 1
+	// Producers send without validating; consumers dead-letter invalid records.
+	Validation_VALIDATION_DLQ Validation = 2
+	// Nothing is validated.
+	Validation_VALIDATION_OFF Validation = 3
+)
+
+// Enum value maps for Validation.
+var (
+	Validation_name = map[int32]string{
+		0: "VALIDATION_UNSPECIFIED",
+		1: "VALIDATION_REJECT",
+		2: "VALIDATION_DLQ",
+		3: "VALIDATION_OFF",
+	}
+	Validation_value = map[string]int32{
+		"VALIDATION_UNSPECIFIED": 0,
+		"VALIDATION_REJECT":      1,
+		"VALIDATION_DLQ":         2,
+		"VALIDATION_OFF":         3,
+	}
+)
+
+func (x Validation) Enum() *Validation {
+	p := new(Validation)
+	*p = x
+	return p
+}
+
+func (x Validation) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Validation) Descriptor() protoreflect.EnumDescriptor {
+	return file_contracts_v1_options_proto_enumTypes[1].Descriptor()
+}
+
+func (Validation) Type() protoreflect.EnumType {
+	return &file_contracts_v1_options_proto_enumTypes[1]
+}
+
+func (x Validation) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Validation.Descriptor instead.
+func (Validation) EnumDescriptor() ([]byte, []int) {
+	return file_contracts_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
 // Topic binds a message type to the one Kafka topic that carries it.
 // A message type carries at most one binding and a topic name is bound once
 // in the whole registry: every topic has a single strong contract.
@@ -113,6 +172,8 @@ type Topic struct {
 	Consumers []string `protobuf:"bytes,9,rep,name=consumers,proto3" json:"consumers,omitempty"`
 	// How strictly changes to the message are checked by `contracts breaking`.
 	Compatibility Compatibility `protobuf:"varint,10,opt,name=compatibility,proto3,enum=contracts.v1.Compatibility" json:"compatibility,omitempty"`
+	// Where the message's field rules (protovalidate) are enforced.
+	Validation    Validation `protobuf:"varint,11,opt,name=validation,proto3,enum=contracts.v1.Validation" json:"validation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -217,6 +278,13 @@ func (x *Topic) GetCompatibility() Compatibility {
 	return Compatibility_COMPATIBILITY_UNSPECIFIED
 }
 
+func (x *Topic) GetValidation() Validation {
+	if x != nil {
+		return x.Validation
+	}
+	return Validation_VALIDATION_UNSPECIFIED
+}
+
 var file_contracts_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
@@ -240,7 +308,7 @@ var File_contracts_v1_options_proto protoreflect.FileDescriptor
 
 const file_contracts_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x1acontracts/v1/options.proto\x12\fcontracts.v1\x1a google/protobuf/descriptor.proto\"\x86\x03\n" +
+	"\x1acontracts/v1/options.proto\x12\fcontracts.v1\x1a google/protobuf/descriptor.proto\"\xc0\x03\n" +
 	"\x05Topic\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12#\n" +
@@ -254,7 +322,10 @@ const file_contracts_v1_options_proto_rawDesc = "" +
 	"\tproducers\x18\b \x03(\tR\tproducers\x12\x1c\n" +
 	"\tconsumers\x18\t \x03(\tR\tconsumers\x12A\n" +
 	"\rcompatibility\x18\n" +
-	" \x01(\x0e2\x1b.contracts.v1.CompatibilityR\rcompatibilityB\r\n" +
+	" \x01(\x0e2\x1b.contracts.v1.CompatibilityR\rcompatibility\x128\n" +
+	"\n" +
+	"validation\x18\v \x01(\x0e2\x18.contracts.v1.ValidationR\n" +
+	"validationB\r\n" +
 	"\v_partitionsB\x15\n" +
 	"\x13_replication_factor*\x95\x01\n" +
 	"\rCompatibility\x12\x1d\n" +
@@ -262,7 +333,13 @@ const file_contracts_v1_options_proto_rawDesc = "" +
 	"\x12COMPATIBILITY_NONE\x10\x01\x12\x16\n" +
 	"\x12COMPATIBILITY_WIRE\x10\x02\x12\x1b\n" +
 	"\x17COMPATIBILITY_WIRE_JSON\x10\x03\x12\x18\n" +
-	"\x14COMPATIBILITY_SOURCE\x10\x04:L\n" +
+	"\x14COMPATIBILITY_SOURCE\x10\x04*g\n" +
+	"\n" +
+	"Validation\x12\x1a\n" +
+	"\x16VALIDATION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11VALIDATION_REJECT\x10\x01\x12\x12\n" +
+	"\x0eVALIDATION_DLQ\x10\x02\x12\x12\n" +
+	"\x0eVALIDATION_OFF\x10\x03:L\n" +
 	"\x05topic\x12\x1f.google.protobuf.MessageOptions\x18І\x03 \x01(\v2\x13.contracts.v1.TopicR\x05topicb\x06proto3"
 
 var (
@@ -277,22 +354,24 @@ func file_contracts_v1_options_proto_rawDescGZIP() []byte {
 	return file_contracts_v1_options_proto_rawDescData
 }
 
-var file_contracts_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_contracts_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_contracts_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
 var file_contracts_v1_options_proto_goTypes = []any{
 	(Compatibility)(0),                  // 0: contracts.v1.Compatibility
-	(*Topic)(nil),                       // 1: contracts.v1.Topic
-	(*descriptorpb.MessageOptions)(nil), // 2: google.protobuf.MessageOptions
+	(Validation)(0),                     // 1: contracts.v1.Validation
+	(*Topic)(nil),                       // 2: contracts.v1.Topic
+	(*descriptorpb.MessageOptions)(nil), // 3: google.protobuf.MessageOptions
 }
 var file_contracts_v1_options_proto_depIdxs = []int32{
 	0, // 0: contracts.v1.Topic.compatibility:type_name -> contracts.v1.Compatibility
-	2, // 1: contracts.v1.topic:extendee -> google.protobuf.MessageOptions
-	1, // 2: contracts.v1.topic:type_name -> contracts.v1.Topic
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	2, // [2:3] is the sub-list for extension type_name
-	1, // [1:2] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	1, // 1: contracts.v1.Topic.validation:type_name -> contracts.v1.Validation
+	3, // 2: contracts.v1.topic:extendee -> google.protobuf.MessageOptions
+	2, // 3: contracts.v1.topic:type_name -> contracts.v1.Topic
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	3, // [3:4] is the sub-list for extension type_name
+	2, // [2:3] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_contracts_v1_options_proto_init() }
@@ -306,7 +385,7 @@ func file_contracts_v1_options_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_contracts_v1_options_proto_rawDesc), len(file_contracts_v1_options_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   1,
 			NumExtensions: 1,
 			NumServices:   0,

@@ -7,6 +7,7 @@
 package preferencesv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "example.com/registry/gen/common/v1"
 	_ "example.com/registry/gen/contracts/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -129,7 +130,7 @@ func (x *PreferenceChanged) GetQuietHours() *QuietHours {
 // ChannelPreference is the opt-in state of one channel.
 type ChannelPreference struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The channel.
+	// The channel; a preference is always about a known one.
 	Channel v1.Channel `protobuf:"varint,1,opt,name=channel,proto3,enum=common.v1.Channel" json:"channel,omitempty"`
 	// Whether the person agreed to be reached on it.
 	OptedIn       bool `protobuf:"varint,2,opt,name=opted_in,json=optedIn,proto3" json:"opted_in,omitempty"`
@@ -249,7 +250,7 @@ var File_preferences_v1_preferences_proto protoreflect.FileDescriptor
 
 const file_preferences_v1_preferences_proto_rawDesc = "" +
 	"\n" +
-	" preferences/v1/preferences.proto\x12\x0epreferences.v1\x1a\x16common/v1/common.proto\x1a\x1acontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n" +
+	" preferences/v1/preferences.proto\x12\x0epreferences.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16common/v1/common.proto\x1a\x1acontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n" +
 	"\x11PreferenceChanged\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12/\n" +
 	"\n" +
@@ -262,16 +263,18 @@ const file_preferences_v1_preferences_proto_rawDesc = "" +
 	"\vquiet_hours\x18\a \x01(\v2\x1a.preferences.v1.QuietHoursR\n" +
 	"quietHours:u\x82\xb5\x18q\n" +
 	"\x16preferences.changed.v1\x12\auser_id\x18\x03 \x03*\binfinite2\acompact:\rteam-accountsB\fsvc-accountsJ\n" +
-	"svc-mailerJ\fsvc-notifierP\x02\"\\\n" +
-	"\x11ChannelPreference\x12,\n" +
-	"\achannel\x18\x01 \x01(\x0e2\x12.common.v1.ChannelR\achannel\x12\x19\n" +
-	"\bopted_in\x18\x02 \x01(\bR\aoptedIn\"k\n" +
+	"svc-mailerJ\fsvc-notifierP\x02\"h\n" +
+	"\x11ChannelPreference\x128\n" +
+	"\achannel\x18\x01 \x01(\x0e2\x12.common.v1.ChannelB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\x12\x19\n" +
+	"\bopted_in\x18\x02 \x01(\bR\aoptedIn\"\xf6\x01\n" +
 	"\n" +
-	"QuietHours\x12!\n" +
-	"\fstart_minute\x18\x01 \x01(\rR\vstartMinute\x12\x1d\n" +
+	"QuietHours\x12+\n" +
+	"\fstart_minute\x18\x01 \x01(\rB\b\xbaH\x05*\x03\x10\xa0\vR\vstartMinute\x12'\n" +
 	"\n" +
-	"end_minute\x18\x02 \x01(\rR\tendMinute\x12\x1b\n" +
-	"\ttime_zone\x18\x03 \x01(\tR\btimeZoneb\x06proto3"
+	"end_minute\x18\x02 \x01(\rB\b\xbaH\x05*\x03\x10\xa0\vR\tendMinute\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone:u\xbaHr\x1ap\n" +
+	"\x12quiet_hours.window\x124a quiet window ends at another minute than it starts\x1a$this.start_minute != this.end_minuteb\x06proto3"
 
 var (
 	file_preferences_v1_preferences_proto_rawDescOnce sync.Once

@@ -27,6 +27,7 @@ var AlertsHeartbeatsV1 = contracts.Topic[*alertsv1.Heartbeat]{
 		Consumers:         []string{},
 		Compatibility:     "source",
 	},
+	Validation: contracts.ValidationReject,
 }
 
 // AlertsRaisedV1 carries alerts.v1.Alert records on topic "alerts.raised.v1".
@@ -47,6 +48,7 @@ var AlertsRaisedV1 = contracts.Topic[*alertsv1.Alert]{
 		Consumers:         []string{"svc-pager"},
 		Compatibility:     "wire_json",
 	},
+	Validation: contracts.ValidationReject,
 }
 
 // InventoryStockV1 carries inventory.v1.StockLevel records on topic "inventory.stock.v1".
@@ -67,6 +69,7 @@ var InventoryStockV1 = contracts.Topic[*inventoryv1.StockLevel]{
 		Consumers:         []string{"svc-checkout"},
 		Compatibility:     "wire",
 	},
+	Validation: contracts.ValidationReject,
 }
 
 // OrdersPlacedV1 carries orders.v1.OrderPlaced records on topic "orders.placed.v1".
@@ -87,4 +90,5 @@ var OrdersPlacedV1 = contracts.Topic[*ordersv1.OrderPlaced]{
 		Consumers:         []string{"svc-billing", "svc-fulfilment"},
 		Compatibility:     "source",
 	},
+	Validation: contracts.ValidationDLQ,
 }

@@ -32,6 +32,7 @@ ALERTS_HEARTBEATS_V1: Topic[_alerts_v1_alerts_pb2.Heartbeat] = Topic(
         producers=('svc-monitor',),
         consumers=(),
         compatibility='source',
+        validation='reject',
     ),
 )
 """Heartbeat says a monitor is alive; it has no key, so records spread over
@@ -51,6 +52,7 @@ ALERTS_RAISED_V1: Topic[_alerts_v1_alerts_pb2.Alert] = Topic(
         producers=('svc-monitor',),
         consumers=('svc-pager',),
         compatibility='wire_json',
+        validation='reject',
     ),
 )
 """Alert is raised when a check fails; records are keyed by severity (enum key)."""
@@ -69,6 +71,7 @@ INVENTORY_STOCK_V1: Topic[_inventory_v1_inventory_pb2.StockLevel] = Topic(
         producers=('svc-warehouse',),
         consumers=('svc-checkout',),
         compatibility='wire',
+        validation='reject',
     ),
 )
 """StockLevel is the current stock of one product; the topic is compacted,
@@ -88,6 +91,7 @@ ORDERS_PLACED_V1: Topic[_orders_v1_orders_pb2.OrderPlaced] = Topic(
         producers=('svc-checkout',),
         consumers=('svc-billing', 'svc-fulfilment'),
         compatibility='source',
+        validation='dlq',
     ),
 )
 """OrderPlaced is emitted once when a customer places an order (string key)."""

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from registry_contracts.buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from registry_contracts.common.v1 import common_pb2 as common_dot_v1_dot_common__pb2
 from registry_contracts.contracts.v1 import options_pb2 as contracts_dot_v1_dot_options__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61udit/v1/audit.proto\x12\x08\x61udit.v1\x1a\x16\x63ommon/v1/common.proto\x1a\x1a\x63ontracts/v1/options.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x06\n\nAuditEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x17\n\x07zone_id\x18\x02 \x01(\tR\x06zoneId\x12&\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x10.common.v1.ActorR\x05\x61\x63tor\x12;\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noccurredAt\x12\x45\n\x0czone_deleted\x18\x05 \x01(\x0b\x32 .audit.v1.AuditEvent.ZoneDeletedH\x00R\x0bzoneDeleted\x12N\n\x0fsetting_changed\x18\x06 \x01(\x0b\x32#.audit.v1.AuditEvent.SettingChangedH\x00R\x0esettingChanged\x12\x38\n\x06labels\x18\x07 \x03(\x0b\x32 .audit.v1.AuditEvent.LabelsEntryR\x06labels\x12\x31\n\x07\x64\x65tails\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x64\x65tails\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x1a\x61\n\x0bZoneDeleted\x12\x1b\n\tzone_name\x18\x01 \x01(\tR\x08zoneName\x12\x12\n\x04soft\x18\x02 \x01(\x08R\x04soft\x12!\n\x0crecord_count\x18\x03 \x01(\rR\x0brecordCount\x1a\x64\n\x0eSettingChanged\x12\x18\n\x07setting\x18\x01 \x01(\tR\x07setting\x12\x1b\n\told_value\x18\x02 \x01(\tR\x08oldValue\x12\x1b\n\tnew_value\x18\x03 \x01(\tR\x08newValue:f\x82\xb5\x18\x62\n\x0f\x61udit.events.v1\x12\x07zone_id\x18\x0c \x03*\x02\x37\x64:\nteam-auditB\x0cUser:svc-dnsB\tsvc-zonesJ\rsvc-audit-logJ\nsvc-searchB\x08\n\x06\x63hangeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61udit/v1/audit.proto\x12\x08\x61udit.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x16\x63ommon/v1/common.proto\x1a\x1a\x63ontracts/v1/options.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x06\n\nAuditEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x17\n\x07zone_id\x18\x02 \x01(\tR\x06zoneId\x12&\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32\x10.common.v1.ActorR\x05\x61\x63tor\x12;\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noccurredAt\x12\x45\n\x0czone_deleted\x18\x05 \x01(\x0b\x32 .audit.v1.AuditEvent.ZoneDeletedH\x00R\x0bzoneDeleted\x12N\n\x0fsetting_changed\x18\x06 \x01(\x0b\x32#.audit.v1.AuditEvent.SettingChangedH\x00R\x0esettingChanged\x12\x38\n\x06labels\x18\x07 \x03(\x0b\x32 .audit.v1.AuditEvent.LabelsEntryR\x06labels\x12\x31\n\x07\x64\x65tails\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x64\x65tails\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x1aj\n\x0bZoneDeleted\x12$\n\tzone_name\x18\x01 \x01(\tB\x07\xbaH\x04r\x02\x10\x01R\x08zoneName\x12\x12\n\x04soft\x18\x02 \x01(\x08R\x04soft\x12!\n\x0crecord_count\x18\x03 \x01(\rR\x0brecordCount\x1a\x64\n\x0eSettingChanged\x12\x18\n\x07setting\x18\x01 \x01(\tR\x07setting\x12\x1b\n\told_value\x18\x02 \x01(\tR\x08oldValue\x12\x1b\n\tnew_value\x18\x03 \x01(\tR\x08newValue:h\x82\xb5\x18\x64\n\x0f\x61udit.events.v1\x12\x07zone_id\x18\x0c \x03*\x02\x37\x64:\nteam-auditB\x0cUser:svc-dnsB\tsvc-zonesJ\rsvc-audit-logJ\nsvc-searchX\x02\x42\x08\n\x06\x63hangeb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,14 +38,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AUDITEVENT_LABELSENTRY']._loaded_options = None
   _globals['_AUDITEVENT_LABELSENTRY']._serialized_options = b'8\001'
+  _globals['_AUDITEVENT_ZONEDELETED'].fields_by_name['zone_name']._loaded_options = None
+  _globals['_AUDITEVENT_ZONEDELETED'].fields_by_name['zone_name']._serialized_options = b'\272H\004r\002\020\001'
   _globals['_AUDITEVENT']._loaded_options = None
-  _globals['_AUDITEVENT']._serialized_options = b'\202\265\030b\n\017audit.events.v1\022\007zone_id\030\014 \003*\0027d:\nteam-auditB\014User:svc-dnsB\tsvc-zonesJ\rsvc-audit-logJ\nsvc-search'
-  _globals['_AUDITEVENT']._serialized_start=150
-  _globals['_AUDITEVENT']._serialized_end=949
-  _globals['_AUDITEVENT_LABELSENTRY']._serialized_start=577
-  _globals['_AUDITEVENT_LABELSENTRY']._serialized_end=634
-  _globals['_AUDITEVENT_ZONEDELETED']._serialized_start=636
-  _globals['_AUDITEVENT_ZONEDELETED']._serialized_end=733
-  _globals['_AUDITEVENT_SETTINGCHANGED']._serialized_start=735
-  _globals['_AUDITEVENT_SETTINGCHANGED']._serialized_end=835
+  _globals['_AUDITEVENT']._serialized_options = b'\202\265\030d\n\017audit.events.v1\022\007zone_id\030\014 \003*\0027d:\nteam-auditB\014User:svc-dnsB\tsvc-zonesJ\rsvc-audit-logJ\nsvc-searchX\002'
+  _globals['_AUDITEVENT']._serialized_start=179
+  _globals['_AUDITEVENT']._serialized_end=989
+  _globals['_AUDITEVENT_LABELSENTRY']._serialized_start=606
+  _globals['_AUDITEVENT_LABELSENTRY']._serialized_end=663
+  _globals['_AUDITEVENT_ZONEDELETED']._serialized_start=665
+  _globals['_AUDITEVENT_ZONEDELETED']._serialized_end=771
+  _globals['_AUDITEVENT_SETTINGCHANGED']._serialized_start=773
+  _globals['_AUDITEVENT_SETTINGCHANGED']._serialized_end=873
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from registry_contracts.buf.validate import validate_pb2 as _validate_pb2
 from registry_contracts.common.v1 import common_pb2 as _common_pb2
 from registry_contracts.contracts.v1 import options_pb2 as _options_pb2
 from google.protobuf import struct_pb2 as _struct_pb2

@@ -22,21 +22,24 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from registry_contracts.buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63ommon/v1/common.proto\x12\tcommon.v1\"\x83\x01\n\x05\x41\x63tor\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x14.common.v1.ActorKindR\x04kind\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x1d\n\nip_address\x18\x04 \x01(\tR\tipAddress\"<\n\x0c\x45mailAddress\x12\x18\n\x07\x61\x64\x64ress\x18\x01 \x01(\tR\x07\x61\x64\x64ress\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name*k\n\tActorKind\x12\x1a\n\x16\x41\x43TOR_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41\x43TOR_KIND_USER\x10\x01\x12\x16\n\x12\x41\x43TOR_KIND_SERVICE\x10\x02\x12\x15\n\x11\x41\x43TOR_KIND_SYSTEM\x10\x03*X\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_EMAIL\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x10\n\x0c\x43HANNEL_PUSH\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63ommon/v1/common.proto\x12\tcommon.v1\x1a\x1b\x62uf/validate/validate.proto\"\x83\x01\n\x05\x41\x63tor\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x14.common.v1.ActorKindR\x04kind\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x1d\n\nip_address\x18\x04 \x01(\tR\tipAddress\"E\n\x0c\x45mailAddress\x12!\n\x07\x61\x64\x64ress\x18\x01 \x01(\tB\x07\xbaH\x04r\x02`\x01R\x07\x61\x64\x64ress\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name*k\n\tActorKind\x12\x1a\n\x16\x41\x43TOR_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41\x43TOR_KIND_USER\x10\x01\x12\x16\n\x12\x41\x43TOR_KIND_SERVICE\x10\x02\x12\x15\n\x11\x41\x43TOR_KIND_SYSTEM\x10\x03*X\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_EMAIL\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x10\n\x0c\x43HANNEL_PUSH\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'registry_contracts.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACTORKIND']._serialized_start=233
-  _globals['_ACTORKIND']._serialized_end=340
-  _globals['_CHANNEL']._serialized_start=342
-  _globals['_CHANNEL']._serialized_end=430
-  _globals['_ACTOR']._serialized_start=38
-  _globals['_ACTOR']._serialized_end=169
-  _globals['_EMAILADDRESS']._serialized_start=171
-  _globals['_EMAILADDRESS']._serialized_end=231
+  _globals['_EMAILADDRESS'].fields_by_name['address']._loaded_options = None
+  _globals['_EMAILADDRESS'].fields_by_name['address']._serialized_options = b'\272H\004r\002`\001'
+  _globals['_ACTORKIND']._serialized_start=271
+  _globals['_ACTORKIND']._serialized_end=378
+  _globals['_CHANNEL']._serialized_start=380
+  _globals['_CHANNEL']._serialized_end=468
+  _globals['_ACTOR']._serialized_start=67
+  _globals['_ACTOR']._serialized_end=198
+  _globals['_EMAILADDRESS']._serialized_start=200
+  _globals['_EMAILADDRESS']._serialized_end=269
 # @@protoc_insertion_point(module_scope)

@@ -25,15 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63ontracts/v1/options.proto\x12\x0c\x63ontracts.v1\x1a google/protobuf/descriptor.proto\"\x86\x03\n\x05Topic\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03key\x18\x02 \x01(\tR\x03key\x12#\n\npartitions\x18\x03 \x01(\x05H\x00R\npartitions\x88\x01\x01\x12\x32\n\x12replication_factor\x18\x04 \x01(\x05H\x01R\x11replicationFactor\x88\x01\x01\x12\x1c\n\tretention\x18\x05 \x01(\tR\tretention\x12%\n\x0e\x63leanup_policy\x18\x06 \x01(\tR\rcleanupPolicy\x12\x14\n\x05owner\x18\x07 \x01(\tR\x05owner\x12\x1c\n\tproducers\x18\x08 \x03(\tR\tproducers\x12\x1c\n\tconsumers\x18\t \x03(\tR\tconsumers\x12\x41\n\rcompatibility\x18\n \x01(\x0e\x32\x1b.contracts.v1.CompatibilityR\rcompatibilityB\r\n\x0b_partitionsB\x15\n\x13_replication_factor*\x95\x01\n\rCompatibility\x12\x1d\n\x19\x43OMPATIBILITY_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OMPATIBILITY_NONE\x10\x01\x12\x16\n\x12\x43OMPATIBILITY_WIRE\x10\x02\x12\x1b\n\x17\x43OMPATIBILITY_WIRE_JSON\x10\x03\x12\x18\n\x14\x43OMPATIBILITY_SOURCE\x10\x04:L\n\x05topic\x12\x1f.google.protobuf.MessageOptions\x18\xd0\x86\x03 \x01(\x0b\x32\x13.contracts.v1.TopicR\x05topicb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63ontracts/v1/options.proto\x12\x0c\x63ontracts.v1\x1a google/protobuf/descriptor.proto\"\xc0\x03\n\x05Topic\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03key\x18\x02 \x01(\tR\x03key\x12#\n\npartitions\x18\x03 \x01(\x05H\x00R\npartitions\x88\x01\x01\x12\x32\n\x12replication_factor\x18\x04 \x01(\x05H\x01R\x11replicationFactor\x88\x01\x01\x12\x1c\n\tretention\x18\x05 \x01(\tR\tretention\x12%\n\x0e\x63leanup_policy\x18\x06 \x01(\tR\rcleanupPolicy\x12\x14\n\x05owner\x18\x07 \x01(\tR\x05owner\x12\x1c\n\tproducers\x18\x08 \x03(\tR\tproducers\x12\x1c\n\tconsumers\x18\t \x03(\tR\tconsumers\x12\x41\n\rcompatibility\x18\n \x01(\x0e\x32\x1b.contracts.v1.CompatibilityR\rcompatibility\x12\x38\n\nvalidation\x18\x0b \x01(\x0e\x32\x18.contracts.v1.ValidationR\nvalidationB\r\n\x0b_partitionsB\x15\n\x13_replication_factor*\x95\x01\n\rCompatibility\x12\x1d\n\x19\x43OMPATIBILITY_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43OMPATIBILITY_NONE\x10\x01\x12\x16\n\x12\x43OMPATIBILITY_WIRE\x10\x02\x12\x1b\n\x17\x43OMPATIBILITY_WIRE_JSON\x10\x03\x12\x18\n\x14\x43OMPATIBILITY_SOURCE\x10\x04*g\n\nValidation\x12\x1a\n\x16VALIDATION_UNSPECIFIED\x10\x00\x12\x15\n\x11VALIDATION_REJECT\x10\x01\x12\x12\n\x0eVALIDATION_DLQ\x10\x02\x12\x12\n\x0eVALIDATION_OFF\x10\x03:L\n\x05topic\x12\x1f.google.protobuf.MessageOptions\x18\xd0\x86\x03 \x01(\x0b\x32\x13.contracts.v1.TopicR\x05topicb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'registry_contracts.contracts.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMPATIBILITY']._serialized_start=472
-  _globals['_COMPATIBILITY']._serialized_end=621
+  _globals['_COMPATIBILITY']._serialized_start=530
+  _globals['_COMPATIBILITY']._serialized_end=679
+  _globals['_VALIDATION']._serialized_start=681
+  _globals['_VALIDATION']._serialized_end=784
   _globals['_TOPIC']._serialized_start=79
-  _globals['_TOPIC']._serialized_end=469
+  _globals['_TOPIC']._serialized_end=527
 # @@protoc_insertion_point(module_scope)

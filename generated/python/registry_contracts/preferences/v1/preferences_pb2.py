@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from registry_contracts.buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from registry_contracts.common.v1 import common_pb2 as common_dot_v1_dot_common__pb2
 from registry_contracts.contracts.v1 import options_pb2 as contracts_dot_v1_dot_options__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n preferences/v1/preferences.proto\x12\x0epreferences.v1\x1a\x16\x63ommon/v1/common.proto\x1a\x1a\x63ontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n\x11PreferenceChanged\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12/\n\nchanged_by\x18\x02 \x01(\x0b\x32\x10.common.v1.ActorR\tchangedBy\x12\x39\n\nchanged_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tchangedAt\x12=\n\x08\x63hannels\x18\x04 \x03(\x0b\x32!.preferences.v1.ChannelPreferenceR\x08\x63hannels\x12$\n\rsubscriptions\x18\x05 \x03(\tR\rsubscriptions\x12\x16\n\x06locale\x18\x06 \x01(\tR\x06locale\x12;\n\x0bquiet_hours\x18\x07 \x01(\x0b\x32\x1a.preferences.v1.QuietHoursR\nquietHours:u\x82\xb5\x18q\n\x16preferences.changed.v1\x12\x07user_id\x18\x03 \x03*\x08infinite2\x07\x63ompact:\rteam-accountsB\x0csvc-accountsJ\nsvc-mailerJ\x0csvc-notifierP\x02\"\\\n\x11\x43hannelPreference\x12,\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x12.common.v1.ChannelR\x07\x63hannel\x12\x19\n\x08opted_in\x18\x02 \x01(\x08R\x07optedIn\"k\n\nQuietHours\x12!\n\x0cstart_minute\x18\x01 \x01(\rR\x0bstartMinute\x12\x1d\n\nend_minute\x18\x02 \x01(\rR\tendMinute\x12\x1b\n\ttime_zone\x18\x03 \x01(\tR\x08timeZoneb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n preferences/v1/preferences.proto\x12\x0epreferences.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x16\x63ommon/v1/common.proto\x1a\x1a\x63ontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x03\n\x11PreferenceChanged\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12/\n\nchanged_by\x18\x02 \x01(\x0b\x32\x10.common.v1.ActorR\tchangedBy\x12\x39\n\nchanged_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tchangedAt\x12=\n\x08\x63hannels\x18\x04 \x03(\x0b\x32!.preferences.v1.ChannelPreferenceR\x08\x63hannels\x12$\n\rsubscriptions\x18\x05 \x03(\tR\rsubscriptions\x12\x16\n\x06locale\x18\x06 \x01(\tR\x06locale\x12;\n\x0bquiet_hours\x18\x07 \x01(\x0b\x32\x1a.preferences.v1.QuietHoursR\nquietHours:u\x82\xb5\x18q\n\x16preferences.changed.v1\x12\x07user_id\x18\x03 \x03*\x08infinite2\x07\x63ompact:\rteam-accountsB\x0csvc-accountsJ\nsvc-mailerJ\x0csvc-notifierP\x02\"h\n\x11\x43hannelPreference\x12\x38\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x12.common.v1.ChannelB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00R\x07\x63hannel\x12\x19\n\x08opted_in\x18\x02 \x01(\x08R\x07optedIn\"\xf6\x01\n\nQuietHours\x12+\n\x0cstart_minute\x18\x01 \x01(\rB\x08\xbaH\x05*\x03\x10\xa0\x0bR\x0bstartMinute\x12\'\n\nend_minute\x18\x02 \x01(\rB\x08\xbaH\x05*\x03\x10\xa0\x0bR\tendMinute\x12\x1b\n\ttime_zone\x18\x03 \x01(\tR\x08timeZone:u\xbaHr\x1ap\n\x12quiet_hours.window\x12\x34\x61 quiet window ends at another minute than it starts\x1a$this.start_minute != this.end_minuteb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,10 +37,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PREFERENCECHANGED']._loaded_options = None
   _globals['_PREFERENCECHANGED']._serialized_options = b'\202\265\030q\n\026preferences.changed.v1\022\007user_id\030\003 \003*\010infinite2\007compact:\rteam-accountsB\014svc-accountsJ\nsvc-mailerJ\014svc-notifierP\002'
-  _globals['_PREFERENCECHANGED']._serialized_start=138
-  _globals['_PREFERENCECHANGED']._serialized_end=595
-  _globals['_CHANNELPREFERENCE']._serialized_start=597
-  _globals['_CHANNELPREFERENCE']._serialized_end=689
-  _globals['_QUIETHOURS']._serialized_start=691
-  _globals['_QUIETHOURS']._serialized_end=798
+  _globals['_CHANNELPREFERENCE'].fields_by_name['channel']._loaded_options = None
+  _globals['_CHANNELPREFERENCE'].fields_by_name['channel']._serialized_options = b'\272H\007\202\001\004\020\001 \000'
+  _globals['_QUIETHOURS'].fields_by_name['start_minute']._loaded_options = None
+  _globals['_QUIETHOURS'].fields_by_name['start_minute']._serialized_options = b'\272H\005*\003\020\240\013'
+  _globals['_QUIETHOURS'].fields_by_name['end_minute']._loaded_options = None
+  _globals['_QUIETHOURS'].fields_by_name['end_minute']._serialized_options = b'\272H\005*\003\020\240\013'
+  _globals['_QUIETHOURS']._loaded_options = None
+  _globals['_QUIETHOURS']._serialized_options = b'\272Hr\032p\n\022quiet_hours.window\0224a quiet window ends at another minute than it starts\032$this.start_minute != this.end_minute'
+  _globals['_PREFERENCECHANGED']._serialized_start=167
+  _globals['_PREFERENCECHANGED']._serialized_end=624
+  _globals['_CHANNELPREFERENCE']._serialized_start=626
+  _globals['_CHANNELPREFERENCE']._serialized_end=730
+  _globals['_QUIETHOURS']._serialized_start=733
+  _globals['_QUIETHOURS']._serialized_end=979
 # @@protoc_insertion_point(module_scope)

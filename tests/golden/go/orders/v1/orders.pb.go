@@ -7,6 +7,7 @@
 package ordersv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "example.com/fixture/gen/contracts/v1"
 	v1 "example.com/fixture/gen/shared/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -236,9 +237,9 @@ var File_orders_v1_orders_proto protoreflect.FileDescriptor
 
 const file_orders_v1_orders_proto_rawDesc = "" +
 	"\n" +
-	"\x16orders/v1/orders.proto\x12\torders.v1\x1a\x1acontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16shared/v1/shared.proto\"\xf1\x04\n" +
-	"\vOrderPlaced\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\tR\aorderId\x12)\n" +
+	"\x16orders/v1/orders.proto\x12\torders.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1acontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16shared/v1/shared.proto\"\xfc\x04\n" +
+	"\vOrderPlaced\x12\"\n" +
+	"\border_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\aorderId\x12)\n" +
 	"\x06tenant\x18\x02 \x01(\v2\x11.shared.v1.TenantR\x06tenant\x125\n" +
 	"\x05items\x18\x03 \x03(\v2\x1f.orders.v1.OrderPlaced.LineItemR\x05items\x12&\n" +
 	"\x05total\x18\x04 \x01(\v2\x10.shared.v1.MoneyR\x05total\x127\n" +
@@ -252,8 +253,8 @@ const file_orders_v1_orders_proto_rawDesc = "" +
 	"\rPaymentMethod\x12\x1e\n" +
 	"\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PAYMENT_METHOD_CARD\x10\x01\x12\x1a\n" +
-	"\x16PAYMENT_METHOD_INVOICE\x10\x02:a\x82\xb5\x18]\n" +
-	"\x10orders.placed.v1\x12\border_id\x18\x06 \x03*\x0314d:\vteam-ordersB\fsvc-checkoutJ\vsvc-billingJ\x0esvc-fulfilmentb\x06proto3"
+	"\x16PAYMENT_METHOD_INVOICE\x10\x02:c\x82\xb5\x18_\n" +
+	"\x10orders.placed.v1\x12\border_id\x18\x06 \x03*\x0314d:\vteam-ordersB\fsvc-checkoutJ\vsvc-billingJ\x0esvc-fulfilmentX\x02b\x06proto3"
 
 var (
 	file_orders_v1_orders_proto_rawDescOnce sync.Once

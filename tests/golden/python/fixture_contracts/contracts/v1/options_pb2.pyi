@@ -15,16 +15,27 @@ class Compatibility(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMPATIBILITY_WIRE: _ClassVar[Compatibility]
     COMPATIBILITY_WIRE_JSON: _ClassVar[Compatibility]
     COMPATIBILITY_SOURCE: _ClassVar[Compatibility]
+
+class Validation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VALIDATION_UNSPECIFIED: _ClassVar[Validation]
+    VALIDATION_REJECT: _ClassVar[Validation]
+    VALIDATION_DLQ: _ClassVar[Validation]
+    VALIDATION_OFF: _ClassVar[Validation]
 COMPATIBILITY_UNSPECIFIED: Compatibility
 COMPATIBILITY_NONE: Compatibility
 COMPATIBILITY_WIRE: Compatibility
 COMPATIBILITY_WIRE_JSON: Compatibility
 COMPATIBILITY_SOURCE: Compatibility
+VALIDATION_UNSPECIFIED: Validation
+VALIDATION_REJECT: Validation
+VALIDATION_DLQ: Validation
+VALIDATION_OFF: Validation
 TOPIC_FIELD_NUMBER: _ClassVar[int]
 topic: _descriptor.FieldDescriptor
 
 class Topic(_message.Message):
-    __slots__ = ("name", "key", "partitions", "replication_factor", "retention", "cleanup_policy", "owner", "producers", "consumers", "compatibility")
+    __slots__ = ("name", "key", "partitions", "replication_factor", "retention", "cleanup_policy", "owner", "producers", "consumers", "compatibility", "validation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     PARTITIONS_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +46,7 @@ class Topic(_message.Message):
     PRODUCERS_FIELD_NUMBER: _ClassVar[int]
     CONSUMERS_FIELD_NUMBER: _ClassVar[int]
     COMPATIBILITY_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     key: str
     partitions: int
@@ -45,4 +57,5 @@ class Topic(_message.Message):
     producers: _containers.RepeatedScalarFieldContainer[str]
     consumers: _containers.RepeatedScalarFieldContainer[str]
     compatibility: Compatibility
-    def __init__(self, name: _Optional[str] = ..., key: _Optional[str] = ..., partitions: _Optional[int] = ..., replication_factor: _Optional[int] = ..., retention: _Optional[str] = ..., cleanup_policy: _Optional[str] = ..., owner: _Optional[str] = ..., producers: _Optional[_Iterable[str]] = ..., consumers: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ...) -> None: ...
+    validation: Validation
+    def __init__(self, name: _Optional[str] = ..., key: _Optional[str] = ..., partitions: _Optional[int] = ..., replication_factor: _Optional[int] = ..., retention: _Optional[str] = ..., cleanup_policy: _Optional[str] = ..., owner: _Optional[str] = ..., producers: _Optional[_Iterable[str]] = ..., consumers: _Optional[_Iterable[str]] = ..., compatibility: _Optional[_Union[Compatibility, str]] = ..., validation: _Optional[_Union[Validation, str]] = ...) -> None: ...

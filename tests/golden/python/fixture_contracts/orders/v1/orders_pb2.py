@@ -22,24 +22,27 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from fixture_contracts.buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from fixture_contracts.contracts.v1 import options_pb2 as contracts_dot_v1_dot_options__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from fixture_contracts.shared.v1 import shared_pb2 as shared_dot_v1_dot_shared__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16orders/v1/orders.proto\x12\torders.v1\x1a\x1a\x63ontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16shared/v1/shared.proto\"\xf1\x04\n\x0bOrderPlaced\x12\x19\n\x08order_id\x18\x01 \x01(\tR\x07orderId\x12)\n\x06tenant\x18\x02 \x01(\x0b\x32\x11.shared.v1.TenantR\x06tenant\x12\x35\n\x05items\x18\x03 \x03(\x0b\x32\x1f.orders.v1.OrderPlaced.LineItemR\x05items\x12&\n\x05total\x18\x04 \x01(\x0b\x32\x10.shared.v1.MoneyR\x05total\x12\x37\n\tplaced_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08placedAt\x12K\n\x0epayment_method\x18\x06 \x01(\x0e\x32$.orders.v1.OrderPlaced.PaymentMethodR\rpaymentMethod\x1an\n\x08LineItem\x12\x15\n\x06sku_id\x18\x01 \x01(\x03R\x05skuId\x12\x1a\n\x08quantity\x18\x02 \x01(\rR\x08quantity\x12/\n\nunit_price\x18\x03 \x01(\x0b\x32\x10.shared.v1.MoneyR\tunitPrice\"d\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x17\n\x13PAYMENT_METHOD_CARD\x10\x01\x12\x1a\n\x16PAYMENT_METHOD_INVOICE\x10\x02:a\x82\xb5\x18]\n\x10orders.placed.v1\x12\x08order_id\x18\x06 \x03*\x03\x31\x34\x64:\x0bteam-ordersB\x0csvc-checkoutJ\x0bsvc-billingJ\x0esvc-fulfilmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16orders/v1/orders.proto\x12\torders.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1a\x63ontracts/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16shared/v1/shared.proto\"\xfc\x04\n\x0bOrderPlaced\x12\"\n\x08order_id\x18\x01 \x01(\tB\x07\xbaH\x04r\x02\x10\x01R\x07orderId\x12)\n\x06tenant\x18\x02 \x01(\x0b\x32\x11.shared.v1.TenantR\x06tenant\x12\x35\n\x05items\x18\x03 \x03(\x0b\x32\x1f.orders.v1.OrderPlaced.LineItemR\x05items\x12&\n\x05total\x18\x04 \x01(\x0b\x32\x10.shared.v1.MoneyR\x05total\x12\x37\n\tplaced_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08placedAt\x12K\n\x0epayment_method\x18\x06 \x01(\x0e\x32$.orders.v1.OrderPlaced.PaymentMethodR\rpaymentMethod\x1an\n\x08LineItem\x12\x15\n\x06sku_id\x18\x01 \x01(\x03R\x05skuId\x12\x1a\n\x08quantity\x18\x02 \x01(\rR\x08quantity\x12/\n\nunit_price\x18\x03 \x01(\x0b\x32\x10.shared.v1.MoneyR\tunitPrice\"d\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x17\n\x13PAYMENT_METHOD_CARD\x10\x01\x12\x1a\n\x16PAYMENT_METHOD_INVOICE\x10\x02:c\x82\xb5\x18_\n\x10orders.placed.v1\x12\x08order_id\x18\x06 \x03*\x03\x31\x34\x64:\x0bteam-ordersB\x0csvc-checkoutJ\x0bsvc-billingJ\x0esvc-fulfilmentX\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fixture_contracts.orders.v1.orders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_ORDERPLACED'].fields_by_name['order_id']._loaded_options = None
+  _globals['_ORDERPLACED'].fields_by_name['order_id']._serialized_options = b'\272H\004r\002\020\001'
   _globals['_ORDERPLACED']._loaded_options = None
-  _globals['_ORDERPLACED']._serialized_options = b'\202\265\030]\n\020orders.placed.v1\022\010order_id\030\006 \003*\00314d:\013team-ordersB\014svc-checkoutJ\013svc-billingJ\016svc-fulfilment'
-  _globals['_ORDERPLACED']._serialized_start=123
-  _globals['_ORDERPLACED']._serialized_end=748
-  _globals['_ORDERPLACED_LINEITEM']._serialized_start=437
-  _globals['_ORDERPLACED_LINEITEM']._serialized_end=547
-  _globals['_ORDERPLACED_PAYMENTMETHOD']._serialized_start=549
-  _globals['_ORDERPLACED_PAYMENTMETHOD']._serialized_end=649
+  _globals['_ORDERPLACED']._serialized_options = b'\202\265\030_\n\020orders.placed.v1\022\010order_id\030\006 \003*\00314d:\013team-ordersB\014svc-checkoutJ\013svc-billingJ\016svc-fulfilmentX\002'
+  _globals['_ORDERPLACED']._serialized_start=152
+  _globals['_ORDERPLACED']._serialized_end=788
+  _globals['_ORDERPLACED_LINEITEM']._serialized_start=475
+  _globals['_ORDERPLACED_LINEITEM']._serialized_end=585
+  _globals['_ORDERPLACED_PAYMENTMETHOD']._serialized_start=587
+  _globals['_ORDERPLACED_PAYMENTMETHOD']._serialized_end=687
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from fixture_contracts.buf.validate import validate_pb2 as _validate_pb2
 from fixture_contracts.contracts.v1 import options_pb2 as _options_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from fixture_contracts.shared.v1 import shared_pb2 as _shared_pb2
