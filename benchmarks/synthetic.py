@@ -18,6 +18,7 @@ def write_registry(target: Path, files: int = 1000) -> Path:
     (proto / "contracts" / "v1").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "proto" / "contracts" / "v1" / "options.proto", proto / "contracts" / "v1")
     shutil.copy(ROOT / "buf.yaml", target / "buf.yaml")
+    shutil.copytree(ROOT / "third_party", target / "third_party", dirs_exist_ok=True)  # buf.yaml's second module
     (target / "contracts.toml").write_text('[python]\npackage = "synthetic_contracts"\n', encoding="utf-8")
     for shared in range(SHARED_PACKAGES):
         _write(proto / f"shared{shared}" / "v1" / "types.proto", _shared_file(shared))

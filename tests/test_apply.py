@@ -395,6 +395,7 @@ def make_registry(directory: Path, env: dict[str, str], bootstrap: str) -> Regis
     for name in ("buf.yaml", "contracts.toml"):
         shutil.copy2(REPOSITORY / name, directory / name)
     shutil.copytree(REPOSITORY / "proto", directory / "proto")
+    shutil.copytree(REPOSITORY / "third_party", directory / "third_party")  # protovalidate's rules
     registry = Registry(directory, env, bootstrap)
     for file, topic in EXAMPLE_TOPICS.items():
         registry.edit(file, f'name: "{topic}"', f'name: "{registry.topic(topic)}"')
