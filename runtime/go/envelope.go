@@ -3,6 +3,7 @@ package contracts
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -143,15 +144,23 @@ func appendEnvelope(headers []kgo.RecordHeader, typeName string, o *encodeOption
 	return headers
 }
 
+// errNoValue is the cause of the DecodeError of a record without a value.
+var errNoValue = errors.New("the record has no value (a tombstone)")
+
 // Decode checks a record's ce_type against the topic's message type and
 // parses its value. It returns a *WrongTypeError when ce_type is missing or
-// names another type, and a *DecodeError when the value does not parse.
+// names another type, and a *DecodeError when the value does not parse or
+// is nil (a tombstone: an empty message would read as real data, not as
+// "deleted"). An empty, non-nil value is the message with every field unset.
 func (t Topic[T]) Decode(value []byte, headers []kgo.RecordHeader) (T, error) {
 	var zero T
 	typeName := t.MessageName()
 	got, ok := headerValue(headers, HeaderType)
 	if !ok || got != typeName {
 		return zero, &WrongTypeError{Topic: t.Name, Want: typeName, Got: got}
+	}
+	if value == nil {
+		return zero, &DecodeError{Topic: t.Name, TypeName: typeName, Err: errNoValue}
 	}
 	msg := t.New()
 	if err := proto.Unmarshal(value, msg); err != nil {

@@ -191,3 +191,27 @@ func TestDecodeGarbage(t *testing.T) {
 		t.Fatal("a DecodeError matched ErrWrongType")
 	}
 }
+
+// A record without a value is a tombstone, not a message with every field
+// unset: it is a DecodeError. The empty message itself encodes to an
+// empty, non-nil value, which Kafka keeps apart from a null one.
+func TestDecodeTombstone(t *testing.T) {
+	empty, err := stringTopic.Encode(&wrapperspb.StringValue{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Value == nil || len(empty.Value) != 0 {
+		t.Fatalf("the empty message encoded to %#v, want an empty non-nil value", empty.Value)
+	}
+	if got, err := stringTopic.Decode(empty.Value, empty.Headers); err != nil || got.GetValue() != "" {
+		t.Fatalf("decoding the empty message: %v, %v", got, err)
+	}
+	_, err = stringTopic.Decode(nil, empty.Headers)
+	var decodeErr *DecodeError
+	if !errors.As(err, &decodeErr) || !errors.Is(err, ErrDecode) || !errors.Is(err, errNoValue) {
+		t.Fatalf("err %v, want a DecodeError for the missing value", err)
+	}
+	if decodeErr.TypeName != "google.protobuf.StringValue" || decodeErr.Topic != "test.strings.v1" {
+		t.Fatalf("err %+v", decodeErr)
+	}
+}

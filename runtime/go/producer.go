@@ -5,11 +5,13 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -61,8 +63,9 @@ type Producer struct {
 	metrics *metrics
 	tracer  tracer
 	topics  sync.Map // topic name -> *producerTopic
-
-	checkedTopics sync.Map // topic name -> struct{}: checked once per producer
+	// The entry of the topic written last: most producers write one topic,
+	// and one atomic load is cheaper per record than a sync.Map lookup.
+	lastTopic atomic.Pointer[producerTopic]
 
 	mu       sync.Mutex
 	asyncErr error // delivery errors of SendAsync calls without a promise
@@ -125,18 +128,28 @@ func NewProducerFromClient(client *kgo.Client, opts ...ProducerOption) *Producer
 func (p *Producer) healthState() *clientState { return p.state }
 
 // producerTopic is what a producer keeps per topic, so that a record pays
-// no label lookup and no span name concatenation.
+// no label lookup, no span name concatenation and one lookup at most.
 type producerTopic struct {
-	series   *topicMetrics
+	name     string
 	spanName string // "send {topic}"
+	// checked is set once the topic was found to exist, after series: a
+	// topic that does not exist gets no series.
+	checked atomic.Bool
+	series  *topicMetrics
+	checkMu sync.Mutex // one check at a time
 }
 
 func (p *Producer) topic(name string) *producerTopic {
-	if t, ok := p.topics.Load(name); ok {
-		return t.(*producerTopic)
+	if t := p.lastTopic.Load(); t != nil && t.name == name {
+		return t
 	}
-	t, _ := p.topics.LoadOrStore(name, &producerTopic{series: p.metrics.producerSeries(name), spanName: "send " + name})
-	return t.(*producerTopic)
+	found, ok := p.topics.Load(name)
+	if !ok {
+		found, _ = p.topics.LoadOrStore(name, &producerTopic{name: name, spanName: "send " + name})
+	}
+	t := found.(*producerTopic)
+	p.lastTopic.Store(t)
+	return t
 }
 
 // Client returns the underlying franz-go client.
@@ -148,49 +161,16 @@ func (p *Producer) Client() *kgo.Client { return p.client }
 // default) msg is validated first: an invalid message is a *ValidationError
 // and nothing is sent.
 func Send[T proto.Message](ctx context.Context, p *Producer, topic Topic[T], msg T, opts ...EncodeOption) error {
-	record, err := prepare(ctx, p, topic, msg, opts)
+	record, entry, err := prepare(ctx, p, topic, msg, opts)
 	if err != nil {
 		return err
 	}
-	delivered := p.startDelivery(ctx, record)
+	span, start := p.startSend(ctx, entry, record)
 	// ProduceSync, unlike Produce and a wait, sends the record's batch at
 	// once instead of after the linger: a caller that waits for each ack
 	// would otherwise wait the linger (5 ms) on every record.
-	return delivered(p.client.ProduceSync(ctx, record).First())
-}
-
-// produce sends an encoded record with its span and metrics; promise gets
-// a *DeliveryError when Kafka did not acknowledge it.
-func (p *Producer) produce(ctx context.Context, record *kgo.Record, promise func(*kgo.Record, error)) {
-	delivered := p.startDelivery(ctx, record)
-	p.client.Produce(ctx, record, func(r *kgo.Record, err error) { promise(r, delivered(r, err)) })
-}
-
-// startDelivery starts the record's span and latency clock; the function
-// it returns counts Kafka's answer, ends the span and returns a
-// *DeliveryError when the record was not acknowledged.
-func (p *Producer) startDelivery(ctx context.Context, record *kgo.Record) func(*kgo.Record, error) error {
-	topic := p.topic(record.Topic)
-	span := p.tracer.startSend(ctx, topic.spanName, record)
-	series := topic.series
-	// The latency clock starts when the record was made: Encode set its
-	// timestamp to the time it read for ce_time, unless the caller chose
-	// the event time.
-	start := record.Timestamp
-	if start.IsZero() {
-		start = time.Now()
-	}
-	return func(r *kgo.Record, err error) error {
-		if err != nil {
-			series.produceErrors.Inc()
-			err = deliveryError(r, err)
-		} else {
-			series.produced.Inc()
-			series.produceLatency.Observe(time.Since(start).Seconds())
-		}
-		endSend(span, r, err)
-		return err
-	}
+	r, err := p.client.ProduceSync(ctx, record).First()
+	return entry.delivered(span, start, r, err)
 }
 
 // SendAsync encodes msg and produces it without waiting; promise is called
@@ -201,41 +181,79 @@ func SendAsync[T proto.Message](ctx context.Context, p *Producer, topic Topic[T]
 	if promise == nil {
 		promise = p.keepAsyncError
 	}
-	record, err := prepare(ctx, p, topic, msg, opts)
+	record, entry, err := prepare(ctx, p, topic, msg, opts)
 	if err != nil {
 		promise(record, err)
 		return
 	}
-	p.produce(ctx, record, promise)
+	span, start := p.startSend(ctx, entry, record)
+	// One closure per record, holding all the delivery needs.
+	p.client.Produce(ctx, record, func(r *kgo.Record, err error) {
+		promise(r, entry.delivered(span, start, r, err))
+	})
+}
+
+// startSend starts the record's span and returns it with the start of its
+// latency clock: when the record was made (Encode set its timestamp to the
+// time it read for ce_time), unless the caller chose the event time.
+func (p *Producer) startSend(ctx context.Context, topic *producerTopic, record *kgo.Record) (trace.Span, time.Time) {
+	span := p.tracer.startSend(ctx, topic.spanName, record)
+	if record.Timestamp.IsZero() {
+		return span, time.Now()
+	}
+	return span, record.Timestamp
+}
+
+// delivered counts Kafka's answer, ends the span and returns a
+// *DeliveryError when the record was not acknowledged.
+func (t *producerTopic) delivered(span trace.Span, start time.Time, r *kgo.Record, err error) error {
+	if err != nil {
+		t.series.produceErrors.Inc()
+		err = deliveryError(r, err)
+	} else {
+		t.series.produced.Inc()
+		t.series.produceLatency.Observe(time.Since(start).Seconds())
+	}
+	endSend(span, r, err)
+	return err
 }
 
 // prepare checks the topic, validates msg when the topic's mode rejects
 // invalid messages, and encodes the record with the producer's source as
 // the default.
-func prepare[T proto.Message](ctx context.Context, p *Producer, topic Topic[T], msg T, opts []EncodeOption) (*kgo.Record, error) {
-	if err := p.checkTopic(ctx, topic.Name); err != nil {
-		return nil, err
+func prepare[T proto.Message](ctx context.Context, p *Producer, topic Topic[T], msg T, opts []EncodeOption) (*kgo.Record, *producerTopic, error) {
+	entry := p.topic(topic.Name)
+	if err := p.checkTopic(ctx, entry); err != nil {
+		return nil, nil, err
 	}
 	if err := topic.validateOnSend(msg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o := encodeOptions{source: p.cfg.source}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return topic.encode(msg, &o)
+	record, err := topic.encode(msg, &o)
+	return record, entry, err
 }
 
-func (p *Producer) checkTopic(ctx context.Context, name string) error {
-	if _, ok := p.checkedTopics.Load(name); ok {
+// checkTopic checks once per producer that the topic exists.
+func (p *Producer) checkTopic(ctx context.Context, topic *producerTopic) error {
+	if topic.checked.Load() {
+		return nil
+	}
+	topic.checkMu.Lock()
+	defer topic.checkMu.Unlock()
+	if topic.checked.Load() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.client.connectTimeout)
 	defer cancel()
-	if err := p.cfg.client.checkTopics(ctx, p.client, name); err != nil {
+	if err := p.cfg.client.checkTopics(ctx, p.client, topic.name); err != nil {
 		return err
 	}
-	p.checkedTopics.Store(name, struct{}{})
+	topic.series = p.metrics.producerSeries(topic.name)
+	topic.checked.Store(true)
 	return nil
 }
 

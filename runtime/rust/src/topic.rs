@@ -171,14 +171,13 @@ impl<T: Message + Default> Topic<T> {
 
     /// Like [`Topic::encode`], with the caller's source, id or time where given.
     pub fn encode_with(&self, message: &T, options: EncodeOptions<'_>) -> EncodedRecord {
-        let id = options.id.map_or_else(envelope::new_id, str::to_owned);
         let source = options.source.unwrap_or(envelope::DEFAULT_SOURCE);
         let time = options.time.unwrap_or_else(SystemTime::now);
         EncodedRecord {
             topic: self.name,
             key: self.key(message),
             value: message.encode_to_vec(),
-            headers: envelope::cloud_event_headers(self.type_name, source, id, time),
+            headers: envelope::cloud_event_headers((self.type_name, source, options.id, time)),
         }
     }
 

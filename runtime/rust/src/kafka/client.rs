@@ -2,8 +2,8 @@
 //! the client's state (errors, broker answers, partition offsets), and the
 //! bounded-time checks made when a client starts.
 
-use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::{Client, ClientContext};
@@ -27,23 +27,178 @@ pub struct Delivery {
 
 pub(crate) type DeliveryOutcome = Result<Delivery, KafkaError>;
 
-/// What travels with each produced record to its delivery report.
-pub(crate) struct InFlight {
-    pub sender: SyncSender<DeliveryOutcome>,
-    pub sent: Instant,
+/// A topic a producer writes, as each of its records refers to it.
+#[derive(Debug)]
+pub(crate) struct ProducerTopic {
+    pub name: Box<str>,
     pub series: TopicSeries,
-    pub span: SendSpan,
+}
+
+/// A producer's records from `send` to their delivery reports, one slot each
+/// in one table: the runtime allocates nothing per record. (An allocation
+/// per record that lives until its sender waited, while librdkafka allocates
+/// and frees its copy of every record around it, fragments the heap: that
+/// cost more than everything else the runtime does per record.) The sender
+/// and the thread that serves delivery reports meet at one short lock.
+#[derive(Default)]
+pub(crate) struct InFlightTable {
+    table: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    live: usize,
+    /// The client is gone: what is still pending gets no report.
+    closed: bool,
+}
+
+enum Slot {
+    Free,
+    Pending { sent: Instant, topic: Arc<ProducerTopic>, span: SendSpan, waiter: Option<Thread>, abandoned: bool },
+    Done { outcome: DeliveryOutcome, topic: Arc<ProducerTopic> },
+}
+
+/// Slots a table keeps once every record is through (a burst of pending
+/// records does not keep its memory).
+const SLOTS_KEPT: usize = 1024;
+
+impl InFlightTable {
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot for a record about to be enqueued; its index is the record's
+    /// delivery opaque.
+    pub fn start(&self, topic: Arc<ProducerTopic>, span: SendSpan) -> usize {
+        let slot = Slot::Pending { sent: Instant::now(), topic, span, waiter: None, abandoned: false };
+        let mut table = self.lock();
+        table.live += 1;
+        match table.free.pop() {
+            Some(index) => {
+                table.slots[index] = slot;
+                index
+            }
+            None => {
+                table.slots.push(slot);
+                table.slots.len() - 1
+            }
+        }
+    }
+
+    /// Counts the outcome in the topic's series, ends the span and hands the
+    /// outcome to the sender, waking it if it waits.
+    pub fn complete(&self, index: usize, outcome: DeliveryOutcome) {
+        let span_outcome = match &outcome {
+            Ok(delivery) => Ok((delivery.partition, delivery.offset)),
+            Err(error) => Err(error.to_string()),
+        };
+        let (span, waiter) = {
+            let mut table = self.lock();
+            let Some(Slot::Pending { sent, topic, span, waiter, abandoned }) =
+                table.slots.get_mut(index).map(|slot| std::mem::replace(slot, Slot::Free))
+            else {
+                return; // reported twice: a librdkafka bug, and nobody to tell
+            };
+            match &outcome {
+                Ok(_) => topic.series.produced(sent.elapsed()),
+                Err(_) => topic.series.produce_failed(),
+            }
+            if abandoned {
+                table.release(index);
+            } else {
+                table.slots[index] = Slot::Done { outcome, topic };
+            }
+            (span, waiter)
+        };
+        span.end(span_outcome);
+        if let Some(waiter) = waiter {
+            waiter.unpark();
+        }
+    }
+
+    /// Blocks until the record's outcome is in; returns it with the topic.
+    pub fn wait(&self, index: usize) -> (DeliveryOutcome, Arc<ProducerTopic>) {
+        let mut table = self.lock();
+        loop {
+            let closed = table.closed;
+            match &mut table.slots[index] {
+                Slot::Pending { waiter, .. } if !closed => *waiter = Some(thread::current()),
+                slot => {
+                    let taken = std::mem::replace(slot, Slot::Free);
+                    table.release(index);
+                    return match taken {
+                        Slot::Done { outcome, topic } => (outcome, topic),
+                        // No report will come: say so rather than pretend it was delivered.
+                        Slot::Pending { topic, .. } => (Err(KafkaError::Canceled), topic),
+                        Slot::Free => unreachable!("a pending delivery's slot is released only by its wait"),
+                    };
+                }
+            }
+            drop(table);
+            thread::park();
+            table = self.lock();
+        }
+    }
+
+    /// The sender dropped its pending delivery without waiting.
+    pub fn abandon(&self, index: usize) {
+        let mut table = self.lock();
+        let closed = table.closed;
+        match &mut table.slots[index] {
+            Slot::Pending { abandoned, .. } if !closed => *abandoned = true,
+            _ => {
+                table.slots[index] = Slot::Free;
+                table.release(index);
+            }
+        }
+    }
+
+    /// The client is gone: wakes every waiter, whose record gets no report.
+    fn close(&self) {
+        let mut table = self.lock();
+        table.closed = true;
+        for slot in &mut table.slots {
+            if let Slot::Pending { waiter: Some(waiter), .. } = slot {
+                waiter.unpark();
+            }
+        }
+    }
+}
+
+impl Table {
+    fn release(&mut self, index: usize) {
+        self.live -= 1;
+        if self.live == 0 && self.slots.len() > SLOTS_KEPT {
+            self.slots.clear();
+            self.slots.shrink_to(SLOTS_KEPT);
+            self.free.clear();
+            self.free.shrink_to(SLOTS_KEPT);
+        } else {
+            self.free.push(index);
+        }
+    }
 }
 
 /// The librdkafka context of every client.
 pub(crate) struct Context {
     pub state: Arc<ClientState>,
     pub metrics: Metrics,
+    /// A producer's records on their way (a consumer's dead letters go
+    /// through a producer of its own).
+    pub in_flight: Arc<InFlightTable>,
 }
 
 impl Context {
     pub fn new(metrics: Metrics) -> Self {
-        Self { state: Arc::new(ClientState::default()), metrics }
+        Self { state: Arc::new(ClientState::default()), metrics, in_flight: Arc::default() }
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.in_flight.close();
     }
 }
 
@@ -125,26 +280,18 @@ impl ConsumerContext for Context {
 }
 
 impl ProducerContext for Context {
-    type DeliveryOpaque = Box<InFlight>;
+    /// The record's slot in [`Context::in_flight`].
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, in_flight: Self::DeliveryOpaque) {
-        let InFlight { sender, sent, series, span } = *in_flight;
+    fn delivery(&self, result: &DeliveryResult<'_>, slot: usize) {
         let outcome = match result {
             Ok(message) => {
                 self.state.answered();
-                series.produced(sent.elapsed());
-                span.end(Ok((message.partition(), message.offset())));
                 Ok(Delivery { partition: message.partition(), offset: message.offset() })
             }
-            Err((error, _)) => {
-                series.produce_failed();
-                span.end(Err(error.to_string()));
-                Err(error.clone())
-            }
+            Err((error, _)) => Err(error.clone()),
         };
-        // The channel holds one outcome and gets one; a dropped receiver means
-        // the sender stopped waiting, which is its choice.
-        let _ = sender.try_send(outcome);
+        self.in_flight.complete(slot, outcome);
     }
 }
 
@@ -228,5 +375,78 @@ pub(crate) fn check_topic(
             Err(Error::UnknownTopic { topic: topic.to_owned(), bootstrap: bootstrap.to_owned() })
         }
         Some(code) => Err(Error::Topic { topic: topic.to_owned(), code }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::observe::start_send_untraced;
+
+    // A unit struct without the feature `metrics`, the real series with it.
+    #[allow(clippy::default_constructed_unit_structs)]
+    fn topic() -> Arc<ProducerTopic> {
+        Arc::new(ProducerTopic { name: "audit.events.v1".into(), series: Metrics::default().topic("audit.events.v1") })
+    }
+
+    const DELIVERED: Delivery = Delivery { partition: 2, offset: 7 };
+
+    #[test]
+    fn a_waiter_gets_the_outcome_whenever_it_comes() {
+        let table = Arc::new(InFlightTable::default());
+        let early = table.start(topic(), start_send_untraced());
+        table.complete(early, Ok(DELIVERED));
+        assert_eq!(table.wait(early).0.unwrap(), DELIVERED);
+
+        let late = table.start(topic(), start_send_untraced());
+        let reporter = {
+            let table = Arc::clone(&table);
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                table.complete(late, Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)));
+            })
+        };
+        let (outcome, topic) = table.wait(late);
+        reporter.join().unwrap();
+        assert_eq!(outcome, Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)));
+        assert_eq!(&*topic.name, "audit.events.v1");
+        assert_eq!(table.lock().live, 0);
+    }
+
+    #[test]
+    fn slots_are_reused_and_a_burst_does_not_keep_its_memory() {
+        let table = InFlightTable::default();
+        let abandoned_first = table.start(topic(), start_send_untraced());
+        table.abandon(abandoned_first);
+        table.complete(abandoned_first, Ok(DELIVERED));
+        let abandoned_after = table.start(topic(), start_send_untraced());
+        assert_eq!(abandoned_after, abandoned_first, "a released slot is reused");
+        table.complete(abandoned_after, Ok(DELIVERED));
+        table.abandon(abandoned_after);
+        assert_eq!(table.lock().live, 0);
+
+        let burst: Vec<usize> = (0..SLOTS_KEPT * 3).map(|_| table.start(topic(), start_send_untraced())).collect();
+        for &slot in &burst {
+            table.complete(slot, Ok(DELIVERED));
+        }
+        for &slot in &burst {
+            table.wait(slot).0.unwrap();
+        }
+        let inner = table.lock();
+        assert_eq!((inner.live, inner.slots.len()), (0, 0));
+        assert!(inner.slots.capacity() <= SLOTS_KEPT);
+    }
+
+    #[test]
+    fn closing_fails_what_is_still_pending() {
+        let table = Arc::new(InFlightTable::default());
+        let pending = table.start(topic(), start_send_untraced());
+        let waiter = {
+            let table = Arc::clone(&table);
+            thread::spawn(move || table.wait(pending).0)
+        };
+        thread::sleep(Duration::from_millis(50));
+        table.close();
+        assert_eq!(waiter.join().unwrap(), Err(KafkaError::Canceled));
     }
 }

@@ -1,10 +1,11 @@
 //! A producer that writes only a topic's bound message type, in the envelope.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::fmt;
+use std::sync::{Arc, RwLock};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use prost::Message;
 use rdkafka::config::FromClientConfigAndContext;
@@ -13,12 +14,12 @@ use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
 use rdkafka::ClientConfig;
 
-use super::client::{check_reachable, check_topic, Context, Delivery, DeliveryOutcome, InFlight};
+use super::client::{check_reachable, check_topic, Context, Delivery, InFlightTable, ProducerTopic};
 use super::config::{bootstrap_of, config_from_env, with_defaults, PRODUCER_DEFAULTS};
-use super::observe::{self, TopicSeries};
+use super::observe;
 use super::Error;
-use crate::envelope::DEFAULT_SOURCE;
-use crate::{EncodeOptions, EncodedRecord, Topic};
+use crate::envelope::{self, DEFAULT_SOURCE};
+use crate::{EncodeOptions, Topic};
 
 /// How long `send` keeps retrying while librdkafka's local queue is full.
 const QUEUE_FULL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,8 +68,9 @@ pub struct Producer {
     source: String,
     bootstrap: String,
     connect_timeout: Duration,
-    /// The topics known to exist, with their series.
-    topics: Mutex<HashMap<String, TopicSeries>>,
+    /// The topics known to exist, with their series. Read on every record,
+    /// written once per topic.
+    topics: RwLock<HashMap<Box<str>, Arc<ProducerTopic>>>,
 }
 
 impl Producer {
@@ -99,7 +101,7 @@ impl Producer {
             source: options.source,
             bootstrap: bootstrap_of(config),
             connect_timeout: options.connect_timeout,
-            topics: Mutex::new(HashMap::new()),
+            topics: RwLock::new(HashMap::new()),
         })
     }
 
@@ -135,16 +137,33 @@ impl Producer {
         options: EncodeOptions<'_>,
     ) -> Result<PendingDelivery, Error> {
         topic.check_on_send(message)?;
-        let options = EncodeOptions { source: options.source.or(Some(&self.source)), ..options };
-        let record: EncodedRecord = topic.encode_with(message, options);
-        let series = self.ensure_topic(record.topic)?;
-        let (span, trace_headers) = observe::start_send(record.topic, record.key.as_deref());
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + trace_headers.len());
-        for header in record.headers.iter().chain(&trace_headers) {
+        let produced = self.ensure_topic(topic.name())?;
+        let source = options.source.unwrap_or(&self.source);
+        let time = options.time.unwrap_or_else(SystemTime::now);
+        let key = topic.key(message);
+        let (span, trace_headers) = observe::start_send(topic.name(), key.as_deref());
+        let headers = OwnedHeaders::new_with_capacity(envelope::CLOUD_EVENT_HEADERS + trace_headers.len());
+        // The envelope's values go from the stack straight into librdkafka's
+        // headers, which copy them: no owned header per record.
+        let mut headers = envelope::fold_cloud_event_headers(
+            (topic.type_name(), source, options.id, time),
+            headers,
+            |headers, key, value| headers.insert(KafkaHeader { key, value: Some(value) }),
+        );
+        for header in &trace_headers {
             headers = headers.insert(KafkaHeader { key: &header.key, value: Some(header.value.as_slice()) });
         }
-        let in_flight = InFlight { sender: mpsc::sync_channel(1).0, sent: Instant::now(), series, span };
-        self.enqueue_checked(record.topic, record.key.as_deref(), Some(&record.value), headers, in_flight)
+        let in_flight = self.in_flight().start(produced, span);
+        // librdkafka copies the value: one buffer per thread serves every record.
+        VALUE_BUFFER.with_borrow_mut(|value| {
+            value.clear();
+            message.encode(value).expect("a Vec grows to fit any message");
+            let enqueued = self.enqueue_checked(topic.name(), key.as_deref(), Some(value), headers, in_flight);
+            if value.capacity() > VALUE_BUFFER_KEPT {
+                *value = Vec::new(); // one large message does not keep its memory
+            }
+            enqueued
+        })
     }
 
     /// Enqueues raw parts (a dead letter: no span) after checking, once per
@@ -157,9 +176,8 @@ impl Producer {
         value: Option<&[u8]>,
         headers: OwnedHeaders,
     ) -> Result<PendingDelivery, Error> {
-        let series = self.ensure_topic(topic)?;
-        let span = observe::start_send_untraced();
-        let in_flight = InFlight { sender: mpsc::sync_channel(1).0, sent: Instant::now(), series, span };
+        let produced = self.ensure_topic(topic)?;
+        let in_flight = self.in_flight().start(produced, observe::start_send_untraced());
         self.enqueue_checked(topic, key, value, headers, in_flight)
     }
 
@@ -169,12 +187,9 @@ impl Producer {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: OwnedHeaders,
-        mut in_flight: InFlight,
+        in_flight: usize,
     ) -> Result<PendingDelivery, Error> {
-        let (sender, receiver) = mpsc::sync_channel(1);
-        in_flight.sender = sender;
-        let mut record: BaseRecord<'_, [u8], [u8], _> =
-            BaseRecord::with_opaque_to(topic, Box::new(in_flight)).headers(headers);
+        let mut record: BaseRecord<'_, [u8], [u8], _> = BaseRecord::with_opaque_to(topic, in_flight).headers(headers);
         if let Some(key) = key {
             record = record.key(key);
         }
@@ -184,7 +199,15 @@ impl Producer {
         let give_up_at = Instant::now() + QUEUE_FULL_TIMEOUT;
         loop {
             match self.inner.send(record) {
-                Ok(()) => return Ok(PendingDelivery { topic: topic.to_owned(), receiver }),
+                Ok(()) => {
+                    // Serve the delivery reports that are ready on this thread, as
+                    // a caller of a bare librdkafka producer does: the memory of
+                    // the records is then freed by the thread that allocated it,
+                    // not by the polling thread, whose frees contend for the
+                    // allocator with this thread's next records.
+                    self.inner.poll(Duration::ZERO);
+                    return Ok(PendingDelivery { table: Arc::clone(self.in_flight()), slot: in_flight, waited: false });
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
                     if Instant::now() < give_up_at =>
                 {
@@ -192,25 +215,29 @@ impl Producer {
                     record = returned;
                     thread::sleep(Duration::from_millis(5));
                 }
-                Err((error, returned)) => {
-                    let in_flight = returned.delivery_opaque;
-                    in_flight.series.produce_failed();
-                    in_flight.span.end(Err(error.to_string()));
+                Err((error, _)) => {
+                    let table = self.in_flight();
+                    table.complete(in_flight, Err(error.clone()));
+                    table.abandon(in_flight);
                     return Err(Error::Delivery { topic: topic.to_owned(), error });
                 }
             }
         }
     }
 
-    /// Checks once per topic that it exists; returns its series.
-    pub(crate) fn ensure_topic(&self, topic: &str) -> Result<TopicSeries, Error> {
-        if let Some(series) = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(topic) {
-            return Ok(series.clone());
+    fn in_flight(&self) -> &Arc<InFlightTable> {
+        &self.inner.context().in_flight
+    }
+
+    /// Checks once per topic that it exists; returns it with its series.
+    pub(crate) fn ensure_topic(&self, topic: &str) -> Result<Arc<ProducerTopic>, Error> {
+        if let Some(known) = self.topics.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(topic) {
+            return Ok(Arc::clone(known));
         }
         check_topic(self.inner.client(), topic, &self.bootstrap, self.connect_timeout)?;
-        let series = self.inner.context().metrics.topic(topic);
-        self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(topic.to_owned(), series.clone());
-        Ok(series)
+        let known = Arc::new(ProducerTopic { name: topic.into(), series: self.inner.context().metrics.topic(topic) });
+        let mut topics = self.topics.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(Arc::clone(topics.entry(topic.into()).or_insert(known)))
     }
 
     /// What health checks read of this producer (feature `health`).
@@ -249,20 +276,41 @@ impl Drop for Producer {
     }
 }
 
+/// The largest value buffer a thread keeps between records.
+const VALUE_BUFFER_KEPT: usize = 1 << 20;
+
+thread_local! {
+    /// Where `send` encodes a value before librdkafka copies it.
+    static VALUE_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// A record on its way; [`PendingDelivery::wait`] blocks until the broker
 /// acknowledges it or it fails (at the latest after `message.timeout.ms`).
 #[must_use = "a delivery failure is only seen by waiting"]
-#[derive(Debug)]
 pub struct PendingDelivery {
-    topic: String,
-    receiver: Receiver<DeliveryOutcome>,
+    table: Arc<InFlightTable>,
+    slot: usize,
+    waited: bool,
 }
 
 impl PendingDelivery {
-    pub fn wait(self) -> Result<Delivery, Error> {
-        // No outcome at all means librdkafka dropped the record unreported:
-        // report it rather than pretend it was delivered.
-        let outcome = self.receiver.recv().unwrap_or(Err(KafkaError::Canceled));
-        outcome.map_err(|error| Error::Delivery { topic: self.topic, error })
+    pub fn wait(mut self) -> Result<Delivery, Error> {
+        self.waited = true;
+        let (outcome, topic) = self.table.wait(self.slot);
+        outcome.map_err(|error| Error::Delivery { topic: topic.name.to_string(), error })
+    }
+}
+
+impl Drop for PendingDelivery {
+    fn drop(&mut self) {
+        if !self.waited {
+            self.table.abandon(self.slot);
+        }
+    }
+}
+
+impl fmt::Debug for PendingDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingDelivery").field("slot", &self.slot).finish_non_exhaustive()
     }
 }
