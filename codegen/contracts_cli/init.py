@@ -10,7 +10,6 @@ first one is written, so a refusal leaves the directory untouched.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from contracts_cli.config import RegistryRoot
 from contracts_cli.errors import ContractsError
 from contracts_cli.findings import Finding
 from contracts_cli.generate.templates import render
+from contracts_cli.git import run_git as _git
 from contracts_cli.resources import cli_version, options_proto, validate_proto
 
 OPTIONS_PROTO = "proto/contracts/v1/options.proto"
@@ -144,10 +144,6 @@ def origin_url(directory: Path) -> str | None:
 
 def _inside_git_repository(directory: Path) -> bool:
     return _git(directory, "rev-parse", "--git-dir").returncode == 0
-
-
-def _git(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, check=False)
 
 
 OPTIONS_OUTDATED = "CONTRACTS_OPTIONS_OUTDATED"

@@ -20,6 +20,7 @@ from google.protobuf import descriptor_pb2
 from contracts_cli import buf
 from contracts_cli.config import RegistryRoot, open_root
 from contracts_cli.errors import ContractsError
+from contracts_cli.git import run_git as _git
 from contracts_cli.model import Registry, build_registry
 
 
@@ -131,10 +132,6 @@ def _compile_error(result: subprocess.CompletedProcess[str], label: str) -> Cont
             where = f"{record['path']}:{record.get('start_line', 1)}:{record.get('start_column', 1)}"
             return ContractsError(f"{label}{record.get('message', 'compile error')}", location=where)
     return ContractsError(f"{label}buf build failed: {buf.first_error_line(result.stderr)}")
-
-
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, check=False)
 
 
 def load_registry(root: RegistryRoot) -> Registry:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from contracts_cli import buf
 from contracts_cli.breaking import TOPIC_RULES
 from contracts_cli.config import CONFIG_FILE, RegistryRoot, open_root
 from contracts_cli.errors import ContractsError
+from contracts_cli.git import run_git as _git
 from contracts_cli.load import NothingToCompare, against_image, build_image, read_image
 from contracts_cli.model import Registry, build_registry
 
@@ -217,7 +217,3 @@ def _checked(repository: Path, *args: str) -> None:
     result = _git(repository, *args)
     if result.returncode != 0:
         raise ContractsError(f"git {args[0]} failed: {result.stderr.strip().splitlines()[-1] if result.stderr else ''}")
-
-
-def _git(repository: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True, check=False)

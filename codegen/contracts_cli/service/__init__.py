@@ -15,6 +15,7 @@ from pathlib import Path
 
 from contracts_cli.config import RegistryRoot
 from contracts_cli.errors import ContractsError
+from contracts_cli.git import run_git
 from contracts_cli.load import load_registry
 from contracts_cli.model import Registry
 from contracts_cli.service.model import check_language, check_service_name, service_answers
@@ -161,10 +162,7 @@ def _origin(directory: Path) -> str:
 
 
 def _git(directory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise ContractsError(f"git {' '.join(args)} in {directory} failed: {result.stderr.strip()}")
-    return result
+    return run_git(directory, *args, check=check)
 
 
 __all__ = ["NewService", "UpdatedService", "new_service", "update_service"]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from contracts_cli.buf import cache_dir
 from contracts_cli.errors import ContractsError
+from contracts_cli.git import run_git
 from contracts_cli.resources import cli_version, templates_dir
 
 # The repository's own commits: the tool writes them, not the user.
@@ -77,7 +78,4 @@ def _replace_work_tree(repository: Path, source: Path) -> None:
 
 
 def _git(directory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise ContractsError(f"git {' '.join(args)} in {directory} failed: {result.stderr.strip()}")
-    return result
+    return run_git(directory, *args, check=check)
