@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from contracts_cli.generate.tools import protoc_wrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +17,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 def _run(command: list[str], cwd: Path, bootstrap: str, timeout: float) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     env.setdefault("CARGO_TARGET_DIR", str(ROOT / ".cache" / "cargo-target"))
+    # prost-protovalidate-types (feature validate) compiles validate.proto with a protoc; grpcio-tools' serves.
+    env.setdefault("PROTOC", str(protoc_wrapper()))
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
 
@@ -26,4 +29,6 @@ def test_go_runtime(kafka_bootstrap: str) -> None:
 
 
 def test_rust_runtime(kafka_bootstrap: str) -> None:
-    _run(["cargo", "test", "--quiet"], ROOT / "runtime" / "rust", kafka_bootstrap, 1500)
+    # Every feature (metrics, tracing, health, validate) in one build; the codec alone must build too.
+    _run(["cargo", "test", "--quiet", "--all-features"], ROOT / "runtime" / "rust", kafka_bootstrap, 1800)
+    _run(["cargo", "check", "--quiet", "--no-default-features"], ROOT / "runtime" / "rust", kafka_bootstrap, 600)
