@@ -54,6 +54,9 @@ class ServiceTopic:
     binding: str  # the generated topic constant / variable (ORDERS_PLACED_V1, OrdersPlacedV1)
     function: str  # handler / sender name stem (orders_placed_v1, OrdersPlacedV1)
     key_field: str
+    # The service test's input: the message with a string key set to "test-<event id>", so that a
+    # key's usual rules (non-empty, min_len) pass; other field rules are the team's to satisfy.
+    sample: str
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,9 @@ def _python_topic(root: RegistryRoot, registry: Registry, binding: TopicBinding)
     else:
         module = f"{package}." + message.file.removesuffix(".proto").replace("/", ".").replace("-", "_") + "_pb2"
     constant = topic_constant(binding.name)
-    return ServiceTopic(binding.name, message.name, module, "", constant, constant.lower(), binding.key)
+    key = _string_key(registry, binding)
+    sample = f'{message.name}({key}="test-" + event_id)' if key else f"{message.name}()"
+    return ServiceTopic(binding.name, message.name, module, "", constant, constant.lower(), binding.key, sample)
 
 
 def _go_topic(root: RegistryRoot, registry: Registry, binding: TopicBinding) -> ServiceTopic:
@@ -206,7 +211,11 @@ def _go_topic(root: RegistryRoot, registry: Registry, binding: TopicBinding) -> 
     alias = go_package_name(message.package)
     var = topic_go_name(binding.name)
     path = go_import_path(root.settings, message.file)
-    return ServiceTopic(binding.name, go_camel_case(message.name), path, alias, var, var, binding.key)
+    type_name = go_camel_case(message.name)
+    key = _string_key(registry, binding)
+    fields = f'{go_camel_case(key)}: "test-" + eventID' if key else ""
+    sample = f"&{alias}.{type_name}{{{fields}}}"
+    return ServiceTopic(binding.name, type_name, path, alias, var, var, binding.key, sample)
 
 
 def _rust_topic(root: RegistryRoot, registry: Registry, binding: TopicBinding) -> ServiceTopic:
@@ -215,4 +224,21 @@ def _rust_topic(root: RegistryRoot, registry: Registry, binding: TopicBinding) -
     path = "::".join([crate, *(rust_ident(part) for part in message.package.split("."))])
     constant = topic_constant(binding.name)
     type_name = rust_upper_camel(message.name)
-    return ServiceTopic(binding.name, type_name, f"{path}::{type_name}", "", constant, constant.lower(), binding.key)
+    key = _string_key(registry, binding)
+    sample = (
+        f'{type_name} {{ {rust_ident(key)}: format!("test-{{event_id}}"), ..Default::default() }}'
+        if key
+        else f"{type_name}::default()"
+    )
+    return ServiceTopic(
+        binding.name, type_name, f"{path}::{type_name}", "", constant, constant.lower(), binding.key, sample
+    )
+
+
+def _string_key(registry: Registry, binding: TopicBinding) -> str:
+    """The key field's name when it is a plain string field, else ""."""
+    fields = {field.name: field for field in registry.messages[binding.message].fields}
+    key = fields.get(binding.key)
+    if key is None or key.kind != "scalar" or key.type_name != "string" or key.repeated:
+        return ""
+    return key.name

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import sys
+import types
 import uuid
 from collections.abc import Callable
 from importlib import resources
@@ -16,6 +17,7 @@ from types import ModuleType
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from google.protobuf import descriptor_pool
 from grpc_tools import protoc  # type: ignore[import-untyped]
 from prometheus_client import CollectorRegistry
 
@@ -123,6 +125,10 @@ def validated_pb(proto_dir: Path) -> ModuleType:
     shutil.copyfile(VALIDATE_PROTO, vendored)
     source = proto_dir / "crt_test" / "v1" / "signup.proto"
     source.write_text(VALIDATED_PROTO)
+    # One process holds one buf/validate/validate.proto in protobuf's default pool: when a generated
+    # package already registered it (the repository's suite imports registry_contracts first),
+    # compile only the test contract and let `buf.validate.validate_pb2` name that module.
+    registered = _registered_validate_module()
     status = protoc.main(
         [
             "protoc",
@@ -130,10 +136,15 @@ def validated_pb(proto_dir: Path) -> ModuleType:
             # descriptor.proto, duration.proto, ...: grpc_tools ships them, protoc.main does not add them.
             f"-I{resources.files('grpc_tools') / '_proto'}",
             f"--python_out={proto_dir}",
-            str(vendored.relative_to(proto_dir)),
+            *([] if registered else [str(vendored.relative_to(proto_dir))]),
             str(source.relative_to(proto_dir)),
         ]
     )
+    if registered:
+        sys.modules.setdefault("buf", types.ModuleType("buf"))
+        sys.modules.setdefault("buf.validate", types.ModuleType("buf.validate"))
+        sys.modules["buf.validate.validate_pb2"] = registered
+        sys.modules["buf.validate"].validate_pb2 = registered  # type: ignore[attr-defined]
     assert status == 0, "protoc failed on the validated test contract"
     if str(proto_dir) not in sys.path:
         sys.path.insert(0, str(proto_dir))
@@ -165,3 +176,15 @@ def registry() -> CollectorRegistry:
 @pytest.fixture
 def group() -> Callable[[], str]:
     return lambda: f"group-{uuid.uuid4().hex[:12]}"
+
+
+def _registered_validate_module() -> ModuleType | None:
+    """The already imported module that put buf/validate/validate.proto in the default pool, if any."""
+    try:
+        descriptor_pool.Default().FindFileByName("buf/validate/validate.proto")
+    except KeyError:
+        return None
+    for module in list(sys.modules.values()):
+        if module is not None and module.__name__.endswith("buf.validate.validate_pb2"):
+            return module
+    return None
