@@ -117,8 +117,20 @@ func TestMissingTopicFailsClearly(t *testing.T) {
 
 	// A topic without its dead-letter topic cannot be consumed safely.
 	topic := structTestTopic(t, 1)
-	if _, err := kadm.NewClient(rawClient(t)).DeleteTopics(testContext(t), topic.DLQName()); err != nil {
+	admin := kadm.NewClient(rawClient(t))
+	if _, err := admin.DeleteTopics(testContext(t), topic.DLQName()); err != nil {
 		t.Fatal(err)
+	}
+	// Deletion is asynchronous: wait until the cluster no longer lists it, so the check below sees
+	// a missing topic rather than one being deleted.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		listed, err := admin.ListTopics(testContext(t), topic.DLQName())
+		if err == nil && !listed.Has(topic.DLQName()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still listed 30 s after its deletion (%v)", topic.DLQName(), err)
+		}
 	}
 	err = Consume(testContext(t), consumer, topic, func(ctx context.Context, m *structpb.Struct, md Metadata) error { return nil })
 	if !errors.Is(err, ErrTopicNotFound) || !strings.Contains(err.Error(), topic.DLQName()) {
