@@ -607,7 +607,7 @@ def recorded(baseline: Generated, tmp_path: Path) -> Recorded:
     generated = copy_of(baseline, tmp_path)
     cache = recording_cache(tmp_path / "recording-cache")
     env = contracts_env(cache)
-    assert "no changes" in gen_ok(generated.registry, generated.out, env).stderr
+    gen_ok(generated.registry, generated.out, env)
     assert len(plugin_targets(cache)) == 1  # no stamp yet: one full run
     return Recorded(generated, cache, env)
 

@@ -43,10 +43,6 @@ REAL_REFUSALS = {
     ("golang-protobuf/cmd/protoc-gen-go/testdata/fieldnames/fieldnames.proto", 33, "FIELD_JSON_NAME_COLLISION"),
 }
 REAL_REFUSED_FILES = {path for path, _, _ in REAL_REFUSALS}
-# Generated code is compiled without these (each xfail test below names the generator bug):
-# generate/python.py rewrites google.protobuf's imports once the registry has a `google` directory,
-# and generate/rust.py looks for prost's output in the proto file's directory, not its package's.
-NOT_GENERATED = ("googleapis", "golang-protobuf")
 EXPECT = re.compile(r"//\s*expect:\s*([A-Z_]+)")
 REGISTRY_RULE_IDS = {rule.id for rule in REGISTRY_RULES}
 GO_MODULE = "example.com/corpus/gen"
@@ -239,8 +235,7 @@ def rust_program(directory: Path, generated: Path) -> None:
 def test_gen_of_everything_accepted_compiles_in_three_languages(
     tmp_path: Path, env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    generated_modules = tuple(m for m in REAL_MODULES if m not in NOT_GENERATED)
-    root = write_registry(tmp_path / "registry", generated_modules, refused=False)
+    root = write_registry(tmp_path / "registry", refused=False)
     out = tmp_path / "generated"
     result = run_contracts(["gen", "--out", str(out)], root, env, timeout=600)
     assert_no_traceback(result, (0,))
@@ -266,10 +261,6 @@ def test_gen_of_everything_accepted_compiles_in_three_languages(
     assert ran.stdout.strip() == "edge.orders.v1", ran.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generate/python.py prefixes every import of a `google` source root, google.protobuf's too",
-)
 def test_googleapis_in_the_python_package_imports(tmp_path: Path, env: dict[str, str]) -> None:
     root = write_registry(tmp_path / "registry", ("googleapis",), refused=False)
     out = tmp_path / "generated"
@@ -284,10 +275,6 @@ def test_googleapis_in_the_python_package_imports(tmp_path: Path, env: dict[str,
     assert imported.returncode == 0, imported.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generate/rust.py includes `<file's directory>/<package>.rs`; prost writes `<package path>/<package>.rs`",
-)
 @pytest.mark.parametrize("module", ["golang-protobuf", "googleapis"])
 def test_rust_modules_include_what_prost_wrote(module: str, tmp_path: Path, env: dict[str, str]) -> None:
     root = write_registry(tmp_path / "registry", (module,), refused=False)

@@ -181,17 +181,23 @@ def _prefix_imports(files: GeneratedFiles, package_dir: str, package: str, sourc
     Without this the registry's top-level proto directories would become top-level
     Python packages and collide with anything of the same name (`email` is in the stdlib).
     """
-    roots = "|".join(sorted(re.escape(r) for r in source_roots))
-    # The well-known types stay where protobuf installs them, even when the registry has a google/ directory.
-    import_line = re.compile(rf"^(from|import) (?!google\.protobuf[. ])({roots})(\.| )", re.MULTILINE)
-    module_name = re.compile(rf"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')({roots})\.")
+
+    def moved(match: re.Match[str]) -> str:
+        prefix, root, rest = match.groups()
+        return f"{prefix}{package}.{root}{rest}" if root in source_roots else match[0]
+
+    # Any first name, then a set lookup: one alternation of every root took a second to compile at
+    # 10,000 files. The well-known types stay where protobuf installs them, even when the registry
+    # has a google/ directory of its own.
+    import_line = re.compile(r"^((?:from|import) )(?!google\.protobuf[. ])([^.\s]+)(\.| )", re.MULTILINE)
+    module_name = re.compile(r"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')([^.']+)(\.)")
     for name, content in files.items():
         # Kept files are last run's output, already moved: their package's inputs did not change.
         if is_kept(content):
             continue
         if name.startswith(package_dir + "/") and name.endswith(("_pb2.py", "_pb2.pyi")):
-            text = import_line.sub(rf"\1 {package}.\2\3", content.decode())
-            files[name] = module_name.sub(rf"\1{package}.\2.", text).encode()
+            text = import_line.sub(moved, content.decode())
+            files[name] = module_name.sub(moved, text).encode()
 
 
 def _add_init_files(files: GeneratedFiles, package_dir: str) -> None:

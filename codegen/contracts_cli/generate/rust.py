@@ -90,12 +90,14 @@ def render_package(registry: Registry, settings: Settings, files: GeneratedFiles
 
 def _module_tree(registry: Registry) -> list[RustModule]:
     top = RustModule("crate")
+    # Children by name, beside each node's ordered list: a registry has thousands of top-level packages.
+    index: dict[tuple[int, str], RustModule] = {}
     for package in sorted({proto_file.package for proto_file in registry.local_files()}):
         node = top
         for part in _prost_module_path(package):
-            child = next((c for c in node.children if c.name == part), None)
+            child = index.get((id(node), part))
             if child is None:
-                child = RustModule(part)
+                child = index[(id(node), part)] = RustModule(part)
                 node.children.append(child)
             node = child
         node.include = _prost_output(package)
@@ -136,16 +138,17 @@ def _drop_vendored(registry: Registry, files: GeneratedFiles) -> None:
 def _descriptor_sets(registry: Registry, message_file: str) -> tuple[str, ...]:
     """`crate::<package>::FILE_DESCRIPTOR_SET` for the message's package and every package it imports,
     transitively, except protovalidate's and the well-known types (the runtime brings those)."""
-    local = {f.name: f for f in registry.local_files()}
     packages: set[str] = set()
     pending, seen = [message_file], set()
     while pending:
         name = pending.pop()
-        if name in seen or name not in local:
+        proto_file = registry.files.get(name)
+        # Looked up per file, not by a map of every local file built per topic: that was quadratic.
+        if name in seen or proto_file is None or proto_file.vendored or name.startswith("google/protobuf/"):
             continue
         seen.add(name)
-        packages.add(local[name].package)
-        pending.extend(local[name].dependencies)
+        packages.add(proto_file.package)
+        pending.extend(proto_file.dependencies)
     return tuple(
         "crate::" + "::".join(rust_ident(part) for part in package.split(".")) + "::FILE_DESCRIPTOR_SET"
         for package in sorted(packages)

@@ -8,10 +8,12 @@ stamp cover them: a new CLI with another runtime regenerates.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+from contracts_cli.errors import ContractsError
 from contracts_cli.resources import cli_version, data_path
 
 # Directories that never hold runtime sources: tests, fixtures, build and tool output.
@@ -21,10 +23,13 @@ _SKIPPED_DIRECTORIES = frozenset(
 
 
 def python_runtime_dir() -> Path:
-    """The contracts_runtime package beside the CLI (the wheel ships it as a top-level package)."""
-    import contracts_runtime  # the CLI depends on it: an import error here is a broken installation
+    """The contracts_runtime package beside the CLI (the wheel ships it as a top-level package).
 
-    return Path(contracts_runtime.__file__).resolve().parent
+    Found, not imported: importing it loads confluent-kafka and more, a third of a no-op gen."""
+    spec = importlib.util.find_spec("contracts_runtime")
+    if spec is None or spec.origin is None:
+        raise ContractsError("contracts_runtime is not installed beside the CLI: reinstall contracts")
+    return Path(spec.origin).resolve().parent
 
 
 def go_runtime_dir() -> Path:
