@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from contracts_cli import buf
 from contracts_cli.config import RegistryRoot
@@ -33,35 +35,37 @@ def breaking(root: RegistryRoot, against: str) -> list[Finding]:
         current_image = current_job.result()
         previous_image, previous_root = against_job.result()
         categories = categories_job.result()
-    buf_run = buf.start(
-        [
-            "breaking",
-            str(current_image),
-            "--against",
-            str(previous_image),
-            "--error-format",
-            "json",
-            "--config",
-            ALL_CATEGORIES_CONFIG,
-        ],
-        cwd=root.path,
-    )
+    buf_run = start_buf_breaking(root, current_image, previous_image, ALL_CATEGORIES_CONFIG)
     current = build_registry(read_image(current_image), root)
     previous = build_registry(read_image(previous_image), previous_root)
-    stdout, stderr = buf_run.communicate()
-    if buf_run.returncode not in (0, buf.BUF_FINDINGS_EXIT):
-        raise ContractsError(f"buf breaking failed: {buf.first_error_line(stderr or stdout)}")
+    records = finish_buf_breaking(buf_run)
     levels = _CompatibilityLevels(previous, current)
     # buf.yaml's breaking `ignore` (a vendored third_party/, say): the config above replaces buf.yaml's.
     ignored = root.ignored_paths("breaking")
     findings = [
         finding
-        for record in buf.json_lines(stdout)
+        for record in records
         if (finding := levels.keep(record, categories, root, previous_root)) is not None
         and not root.is_under(finding.path, ignored)
     ]
     findings.extend(f for check in TOPIC_RULES for f in check.check(previous, current))
     return sorted(set(findings))
+
+
+def start_buf_breaking(
+    root: RegistryRoot, current_image: Path, previous_image: Path, config: str
+) -> subprocess.Popen[str]:
+    """buf breaking over two images with `config` (JSON), started so the caller can work meanwhile."""
+    arguments = ["breaking", str(current_image), "--against", str(previous_image), "--error-format", "json"]
+    return buf.start([*arguments, "--config", config], cwd=root.path)
+
+
+def finish_buf_breaking(run: subprocess.Popen[str]) -> list[dict[str, Any]]:
+    """buf's findings as JSON records; a failure of buf itself is a one-line error."""
+    stdout, stderr = run.communicate()
+    if run.returncode not in (0, buf.BUF_FINDINGS_EXIT):
+        raise ContractsError(f"buf breaking failed: {buf.first_error_line(stderr or stdout)}")
+    return buf.json_lines(stdout)
 
 
 def rule_categories(cwd: Path) -> dict[str, frozenset[str]]:

@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts_cli import buf
-from contracts_cli.breaking import TOPIC_RULES
+from contracts_cli.breaking import TOPIC_RULES, finish_buf_breaking, start_buf_breaking
 from contracts_cli.config import CONFIG_FILE, RegistryRoot, open_root
 from contracts_cli.errors import ContractsError
 from contracts_cli.git import run_git as _git
@@ -119,22 +118,13 @@ def classify_changes(root: RegistryRoot, previous_tag: str) -> tuple[str, list[s
 
 
 def _unfiltered_breaking(root: RegistryRoot, current_image: Path, previous_image: Path) -> list[str]:
-    result = buf.run(
-        [
-            "breaking",
-            str(current_image),
-            "--against",
-            str(previous_image),
-            "--error-format",
-            "json",
-            "--config",
-            _UNFILTERED_CONFIG,
-        ],
-        cwd=root.path,
-    )
-    if result.returncode not in (0, buf.BUF_FINDINGS_EXIT):
-        raise ContractsError(f"buf breaking failed: {buf.first_error_line(result.stderr or result.stdout)}")
-    return [f"{record.get('type', 'BUF')}: {record.get('message', '')}" for record in buf.json_lines(result.stdout)]
+    records = finish_buf_breaking(start_buf_breaking(root, current_image, previous_image, _UNFILTERED_CONFIG))
+    ignored = root.ignored_paths("breaking")  # protovalidate's vendored rules change with the CLI, not the contracts
+    return [
+        f"{record.get('type', 'BUF')}: {record.get('message', '')}"
+        for record in records
+        if not root.is_under(root.repo_path(str(record.get("path", ""))), ignored)
+    ]
 
 
 def _additions(previous: Registry, current: Registry) -> list[str]:
