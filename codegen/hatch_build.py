@@ -18,6 +18,8 @@ PACKAGE_DATA = {
     "proto/contracts/v1/options.proto": "contracts_cli/_data/options.proto",
     "third_party/buf/validate/validate.proto": "contracts_cli/_data/validate.proto",
     "runtime/python/src/contracts_runtime": "contracts_runtime",
+    # gen gives a vendored Python runtime the dependency ranges this file states.
+    "runtime/python/pyproject.toml": "contracts_cli/_data/runtime/python/pyproject.toml",
     "runtime/go": "contracts_cli/_data/runtime/go",
     "runtime/rust": "contracts_cli/_data/runtime/rust",
 }

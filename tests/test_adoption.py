@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from contracts_cli.generate.python import RUNTIME_REQUIREMENTS
+from contracts_cli.generate.python import GENCODE_PROTOBUF, runtime_requirements
 from contracts_cli.generate.vendor import runtime_sources
 
 from tests.installed_cli import VENVS, installed_cli_venv, user_env
@@ -145,10 +145,15 @@ def test_generated_packages_point_at_their_vendored_runtimes(vendored_registry: 
     assert cargo["dependencies"]["contracts-runtime"]["path"] == "contracts-runtime"
 
 
-def test_generated_requirements_match_the_runtime_pyproject() -> None:
-    """The wheel does not ship runtime/python/pyproject.toml, so gen keeps a copy of its ranges."""
-    pyproject = tomllib.loads((REPOSITORY / "runtime" / "python" / "pyproject.toml").read_text())
-    assert tuple(pyproject["project"]["dependencies"]) == RUNTIME_REQUIREMENTS
+def test_generated_requirements_are_the_runtime_pyprojects(vendored_registry: tuple[Path, dict[str, str]]) -> None:
+    """A vendored runtime brings the ranges runtime/python/pyproject.toml states (the wheel ships that
+    file), with protobuf narrowed to what protoc's gencode needs."""
+    stated = tomllib.loads((REPOSITORY / "runtime" / "python" / "pyproject.toml").read_text())["project"]
+    assert runtime_requirements() == tuple(stated["dependencies"])
+    registry, _ = vendored_registry
+    generated = tomllib.loads((registry / "generated" / "python" / "pyproject.toml").read_text())["project"]
+    expected = [GENCODE_PROTOBUF, *(r for r in stated["dependencies"] if not r.startswith("protobuf"))]
+    assert generated["dependencies"] == expected
 
 
 def test_local_go_runtime_requirements_reach_the_generated_module(
@@ -186,7 +191,7 @@ LOWEST_TEST_TOOLS = ("pytest==9.2.0", "grpcio-tools==1.63.0")
 def lowest_requirements() -> list[str]:
     """Each runtime dependency pinned to its lower bound, the SDK at the API's, and the test tools."""
     pinned = []
-    for requirement in RUNTIME_REQUIREMENTS:
+    for requirement in runtime_requirements():
         name, lower = re.fullmatch(r"([A-Za-z0-9_.\-]+)>=([^,]+),.*", requirement).groups()  # type: ignore[union-attr]
         pinned.append(f"{name}=={lower}")
         if name == "opentelemetry-api":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +18,21 @@ from contracts_cli.generate.templates import render
 from contracts_cli.generate.tools import protoc_wrapper
 from contracts_cli.generate.vendor import runtime_sources
 from contracts_cli.model import ProtoFile, Registry, TopicBinding
+from contracts_cli.resources import data_path
 
 NAME = "python"
 PYTHON_RUNTIMES = ("protobuf", "betterproto")
 VENDORED_PACKAGE = "contracts_runtime"
 # protoc's gencode (grpcio-tools 1.85.1, protoc 35.1) checks at import that protobuf is 7.35.1 or newer, below 8.
 GENCODE_PROTOBUF = "protobuf>=7.35.1,<8"
-# The `dependencies` of runtime/python/pyproject.toml, which the wheel does not ship; a test keeps
-# the two equal (tests/test_adoption.py).
-RUNTIME_REQUIREMENTS = (
-    "protobuf>=5.26.1,<8",
-    "confluent-kafka>=2.13.0,<3",
-    "prometheus-client>=0.20.0,<1",
-    "opentelemetry-api>=1.20.0,<2",
-    "protovalidate>=2.1.0,<3",
-)
+
+
+@cache
+def runtime_requirements() -> tuple[str, ...]:
+    """The `dependencies` of the Python runtime's pyproject.toml (shipped in the CLI's wheel): the
+    ranges a vendored runtime needs, read from the one place that states them."""
+    pyproject = data_path("runtime/python") / "pyproject.toml"
+    return tuple(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"])
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def _dependencies(settings: Settings, betterproto: bool) -> list[str]:
     if not settings.python.vendors_runtime:
         return [message_runtime, settings.python.runtime_requirement]
     covered = set() if betterproto else {"protobuf"}
-    return [message_runtime, *(r for r in RUNTIME_REQUIREMENTS if _requirement_name(r) not in covered)]
+    return [message_runtime, *(r for r in runtime_requirements() if _requirement_name(r) not in covered)]
 
 
 def _requirement_name(requirement: str) -> str:
